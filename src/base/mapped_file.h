@@ -1,0 +1,36 @@
+// A read-only memory mapping of a whole file. Owns the mapping; movable, not
+// copyable. Weights point into it, so it must outlive every view of them.
+// Thread-safe for concurrent reads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace dseek {
+
+class MappedFile {
+ public:
+  // Throws dseek::Error naming the path if the file cannot be opened or mapped.
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  void Release();
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Reads a whole (small) file into a string; throws dseek::Error on failure.
+std::string ReadTextFile(const std::string& path);
+
+}  // namespace dseek

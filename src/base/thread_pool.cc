@@ -1,0 +1,88 @@
+#include "base/thread_pool.h"
+
+#include <algorithm>
+
+namespace dseek {
+
+ThreadPool::ThreadPool(int n_threads) {
+  if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  n_threads_ = n_threads;
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    generation_.fetch_add(1);
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::WorkerLoop(int index) {
+  uint64_t seen = 0;
+  for (;;) {
+    // Spin briefly first: decode issues many short jobs per token and a
+    // condition-variable wake-up costs tens of microseconds.
+    uint64_t gen = generation_.load(std::memory_order_acquire);
+    for (int spin = 0; gen == seen && spin < 20000; ++spin) {
+      std::this_thread::yield();
+      gen = generation_.load(std::memory_order_acquire);
+    }
+    const std::function<void(int)>* job = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
+      if (stop_) return;
+      seen = generation_.load();
+      job = job_;
+    }
+    (*job)(index);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_cv_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::RunOnAll(const std::function<void(int)>& fn) {
+  if (n_threads_ == 1) {
+    fn(0);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    job_ = &fn;
+    pending_.store(n_threads_ - 1, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  wake_.notify_all();
+  fn(0);
+  // Spin before sleeping for the same reason as the workers do.
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0 && spin < 20000; ++spin)
+    std::this_thread::yield();
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+  job_ = nullptr;
+}
+
+void ThreadPool::ParallelFor(size_t n, size_t grain,
+                             const std::function<void(size_t, size_t)>& fn) {
+  if (n == 0) return;
+  if (grain == 0) grain = 1;
+  size_t n_chunks = (n + grain - 1) / grain;
+  size_t parts = std::min<size_t>(n_chunks, static_cast<size_t>(n_threads_));
+  if (parts <= 1) {
+    fn(0, n);
+    return;
+  }
+  size_t chunks_per = (n_chunks + parts - 1) / parts;
+  RunOnAll([&](int t) {
+    size_t begin = static_cast<size_t>(t) * chunks_per * grain;
+    size_t end = std::min(n, begin + chunks_per * grain);
+    if (begin < end) fn(begin, end);
+  });
+}
+
+}  // namespace dseek
