@@ -1,0 +1,73 @@
+// PCRE2 (UTF + UCP, JIT when available) standing in for the Oniguruma regexes
+// that Hugging Face tokenizers compiles from tokenizer.json.
+//
+// Where the two engines disagree, the pattern is rewritten so PCRE2 behaves
+// like Oniguruma (Ruby syntax, as HF uses it):
+//  - `\s` / `\S` mean Unicode White_Space (as Oniguruma and Rust's
+//    char::is_whitespace): U+0085 is space, U+180E and U+FEFF are not. PCRE2's
+//    own `\s` adds U+180E. Inside a character class `\S` is left to PCRE2
+//    (no nested classes there); only U+180E is affected.
+//  - `\h` / `\H` are Oniguruma's hex digit classes, not horizontal space.
+//  - `^` / `$` match at line boundaries (Ruby syntax), hence PCRE2_MULTILINE.
+// Unicode property tables are PCRE2's (Unicode 14 for PCRE2 10.42).
+//
+// A Regex is immutable after construction and may be shared by threads; each
+// thread passes its own RegexScratch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dseek {
+
+// Byte offsets [first, second) of one match inside the subject.
+using Span = std::pair<uint32_t, uint32_t>;
+
+// Per-thread match state (match data, JIT stack). Cheap to create.
+class RegexScratch {
+ public:
+  RegexScratch();
+  ~RegexScratch();
+  RegexScratch(const RegexScratch&) = delete;
+  RegexScratch& operator=(const RegexScratch&) = delete;
+
+ private:
+  friend class Regex;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+class Regex {
+ public:
+  // `literal`: match `pattern` as plain text (tokenizer.json {"String": ..}).
+  // Throws dseek::Error(where, field, reason) if PCRE2 rejects the pattern.
+  Regex(std::string_view pattern, bool literal, const std::string& where,
+        const std::string& field);
+  ~Regex();
+  Regex(Regex&&) noexcept;
+  Regex& operator=(Regex&&) noexcept;
+
+  // Appends every non-overlapping match of `subject` (valid UTF-8), leftmost
+  // first, to `out`. Empty matches are reported too.
+  void FindAll(std::string_view subject, RegexScratch* scratch,
+               std::vector<Span>* out) const;
+
+  // True when the pattern matches starting exactly at byte `pos`.
+  bool MatchesAt(std::string_view subject, size_t pos, RegexScratch* scratch) const;
+
+  const std::string& pcre_pattern() const { return pcre_pattern_; }
+
+ private:
+  struct Code;
+  std::unique_ptr<Code> code_;
+  std::string pcre_pattern_;
+};
+
+// The Oniguruma-to-PCRE2 rewrite described above; exposed for tests.
+std::string TranslateOnigPattern(std::string_view pattern);
+
+}  // namespace dseek
