@@ -1,0 +1,30 @@
+// The interface a compute device implements. The model calls it for the heavy
+// work (matrix products) and for data-parallel loops; it knows nothing of any
+// architecture. One instance per engine (no globals). Not thread-safe: one
+// forward pass at a time per backend.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "tensor/tensor.h"
+
+namespace dseek {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string Name() const = 0;
+  virtual int Threads() const = 0;
+  // y[t][r] = sum_c w[r][c] * x[t][c]; x: [n_tokens, w.cols], y: [n_tokens, w.rows].
+  virtual void MatMul(const Matrix& w, const float* x, size_t n_tokens, float* y) = 0;
+  // Runs fn(begin, end) over contiguous chunks of [0, n) in parallel.
+  virtual void ParallelFor(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) = 0;
+};
+
+// n_threads: 0 = all cores.
+std::unique_ptr<Backend> MakeCpuBackend(int n_threads);
+
+}  // namespace dseek

@@ -1,0 +1,140 @@
+// Highway code compiled once per target (foreach_target re-includes this file).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd/vec_ops.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+#include "kernels/simd/vec_ops.h"
+#include "base/numeric.h"
+#include <algorithm>
+
+HWY_BEFORE_NAMESPACE();
+namespace dseek::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+float DotF32Impl(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  auto s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
+  size_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    s0 = hn::MulAdd(hn::LoadU(d, a + i), hn::LoadU(d, b + i), s0);
+    s1 = hn::MulAdd(hn::LoadU(d, a + i + N), hn::LoadU(d, b + i + N), s1);
+    s2 = hn::MulAdd(hn::LoadU(d, a + i + 2 * N), hn::LoadU(d, b + i + 2 * N), s2);
+    s3 = hn::MulAdd(hn::LoadU(d, a + i + 3 * N), hn::LoadU(d, b + i + 3 * N), s3);
+  }
+  for (; i + N <= n; i += N) s0 = hn::MulAdd(hn::LoadU(d, a + i), hn::LoadU(d, b + i), s0);
+  s0 = hn::Add(hn::Add(s0, s1), hn::Add(s2, s3));
+  float s = hn::GetLane(hn::SumOfLanes(d, s0));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void AxpyImpl(float a, const float* HWY_RESTRICT x, float* HWY_RESTRICT y, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const auto va = hn::Set(d, a);
+  size_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(hn::MulAdd(va, hn::LoadU(d, x + i), hn::LoadU(d, y + i)), d, y + i);
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+void DecodeBf16Impl(const uint16_t* HWY_RESTRICT in, size_t n, float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToUnsigned<decltype(df)> du32;
+  const hn::Rebind<uint16_t, decltype(df)> du16;
+  const size_t N = hn::Lanes(df);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    auto w = hn::PromoteTo(du32, hn::LoadU(du16, in + i));
+    hn::StoreU(hn::BitCast(df, hn::ShiftLeft<16>(w)), df, out + i);
+  }
+  for (; i < n; ++i) out[i] = Bf16ToF32(in[i]);
+}
+
+void DecodeF16Impl(const uint16_t* HWY_RESTRICT in, size_t n, float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const size_t N = hn::Lanes(df);
+  size_t i = 0;
+  const auto* h = reinterpret_cast<const hwy::float16_t*>(in);
+  for (; i + N <= n; i += N) hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, h + i)), df, out + i);
+  for (; i < n; ++i) out[i] = F16ToF32(in[i]);
+}
+
+void DecodeFp8Impl(const uint8_t* HWY_RESTRICT in, size_t n, float scale, float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToUnsigned<decltype(df)> du32;
+  const hn::Rebind<uint8_t, decltype(df)> du8;
+  const size_t N = hn::Lanes(df);
+  const auto vscale = hn::Set(df, scale);
+  const auto sub_step = hn::Set(df, 1.0f / 512.0f);  // e4m3 subnormal: mant * 2^-9
+  const auto bias = hn::Set(du32, 120u << 23);        // rebias exponent 7 -> 127
+  const auto k7f = hn::Set(du32, 0x7fu), k80 = hn::Set(du32, 0x80u), k8 = hn::Set(du32, 8u);
+  size_t i = 0;
+  // Integer exponent rebias rather than a float multiply by 2^120, so no
+  // denormal float ever reaches the FPU (slow on some cores).
+  for (; i + N <= n; i += N) {
+    auto v = hn::PromoteTo(du32, hn::LoadU(du8, in + i));
+    auto mag = hn::And(v, k7f);
+    auto sign = hn::ShiftLeft<24>(hn::And(v, k80));
+    auto normal = hn::BitCast(df, hn::Add(hn::ShiftLeft<20>(mag), bias));
+    auto sub = hn::Mul(hn::ConvertTo(df, hn::BitCast(hn::RebindToSigned<decltype(df)>(), mag)), sub_step);
+    auto val = hn::IfThenElse(hn::RebindMask(df, hn::Lt(mag, k8)), sub, normal);
+    val = hn::Or(val, hn::BitCast(df, sign));
+    hn::StoreU(hn::Mul(val, vscale), df, out + i);
+  }
+  for (; i < n; ++i) out[i] = Fp8E4M3ToF32(in[i]) * scale;
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace dseek::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace dseek::simd {
+HWY_EXPORT(DotF32Impl);
+HWY_EXPORT(AxpyImpl);
+HWY_EXPORT(DecodeBf16Impl);
+HWY_EXPORT(DecodeF16Impl);
+HWY_EXPORT(DecodeFp8Impl);
+
+float DotF32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32Impl)(a, b, n); }
+void Axpy(float a, const float* x, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(AxpyImpl)(a, x, y, n); }
+void DecodeBf16(const uint16_t* in, size_t n, float* out) { HWY_DYNAMIC_DISPATCH(DecodeBf16Impl)(in, n, out); }
+void DecodeF16(const uint16_t* in, size_t n, float* out) { HWY_DYNAMIC_DISPATCH(DecodeF16Impl)(in, n, out); }
+void DecodeFp8(const uint8_t* in, size_t n, float scale, float* out) {
+  HWY_DYNAMIC_DISPATCH(DecodeFp8Impl)(in, n, scale, out);
+}
+
+void WidenRow(const Matrix& w, int64_t r, float* out) {
+  const uint8_t* p = w.row(r);
+  switch (w.dtype) {
+    case DType::kF32: std::copy_n(reinterpret_cast<const float*>(p), w.cols, out); break;
+    case DType::kBF16: DecodeBf16(reinterpret_cast<const uint16_t*>(p), w.cols, out); break;
+    case DType::kF16: DecodeF16(reinterpret_cast<const uint16_t*>(p), w.cols, out); break;
+    case DType::kF8E4M3: {
+      const float* scales = w.row_scales(r);
+      for (int64_t c0 = 0, b = 0; c0 < w.cols; c0 += kFp8Block, ++b)
+        DecodeFp8(p + c0, std::min<int64_t>(kFp8Block, w.cols - c0), scales[b], out + c0);
+      break;
+    }
+    default: std::fill_n(out, w.cols, 0.0f); break;
+  }
+}
+
+std::string TargetName(int64_t target) { return hwy::TargetName(target); }
+
+std::string ActiveTargetName() {
+  // The chosen target is the best of the supported ones that were compiled.
+  auto targets = hwy::SupportedAndGeneratedTargets();
+  return targets.empty() ? "none" : hwy::TargetName(targets.front());
+}
+
+std::vector<int64_t> CompiledTargets() { return hwy::SupportedAndGeneratedTargets(); }
+
+void ForceTargetForTest(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
+
+}  // namespace dseek::simd
+#endif  // HWY_ONCE

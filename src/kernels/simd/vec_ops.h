@@ -1,0 +1,40 @@
+// Vector kernels with runtime CPU dispatch (Highway: one dynamic dispatch per
+// entry point; the best target the CPU supports is chosen at first call).
+// Each has a scalar twin in kernels/ref and a test comparing them on every
+// compiled target. Stateless; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dseek::simd {
+
+float DotF32(const float* a, const float* b, size_t n);
+// y += a * x
+void Axpy(float a, const float* x, float* y, size_t n);
+// Storage types widened to float32.
+void DecodeBf16(const uint16_t* in, size_t n, float* out);
+void DecodeF16(const uint16_t* in, size_t n, float* out);
+// out[i] = fp8_e4m3(in[i]) * scale; exact same rounding as the reference.
+void DecodeFp8(const uint8_t* in, size_t n, float scale, float* out);
+
+}  // namespace dseek::simd
+
+#include "tensor/tensor.h"
+
+namespace dseek::simd {
+
+// Row r of a weight matrix widened to float32 (FP8 times its block scales).
+void WidenRow(const Matrix& w, int64_t r, float* out);
+
+// Name of the target the dispatcher picks on this CPU (for bench/info).
+std::string ActiveTargetName();
+// Every target compiled in and supported here (tests iterate over them).
+std::vector<int64_t> CompiledTargets();
+// Forces dispatch to one target (0 restores the default); for tests only.
+void ForceTargetForTest(int64_t target);
+std::string TargetName(int64_t target);
+
+}  // namespace dseek::simd

@@ -1,0 +1,112 @@
+#include "model/deepseek_config.h"
+
+#include "base/error.h"
+
+namespace dseek {
+namespace {
+
+int64_t Positive(const JsonConfig& j, const std::string& f) {
+  int64_t v = j.Int(f);
+  if (v <= 0) throw Error(j.origin(), f, "must be positive, got " + std::to_string(v));
+  return v;
+}
+
+// eos_token_id may be a list in some configs; the first entry is the one
+// generation stops on by default.
+int64_t TokenId(const JsonConfig& j, const std::string& f) {
+  if (!j.Has(f)) return -1;
+  const auto& v = j.data()[f];
+  if (v.is_array()) return v.empty() || !v[0].is_number_integer() ? -1 : v[0].get<int64_t>();
+  return j.Int(f);
+}
+
+}  // namespace
+
+DeepseekConfig DeepseekConfig::FromJson(const JsonConfig& j) {
+  DeepseekConfig c;
+  const std::string& o = j.origin();
+  c.vocab_size = Positive(j, "vocab_size");
+  c.hidden_size = Positive(j, "hidden_size");
+  c.intermediate_size = Positive(j, "intermediate_size");
+  c.num_hidden_layers = Positive(j, "num_hidden_layers");
+  c.num_attention_heads = Positive(j, "num_attention_heads");
+  c.q_lora_rank = j.Int("q_lora_rank", 0);
+  if (c.q_lora_rank < 0) throw Error(o, "q_lora_rank", "must be null or positive");
+  c.kv_lora_rank = Positive(j, "kv_lora_rank");
+  c.qk_nope_head_dim = Positive(j, "qk_nope_head_dim");
+  c.qk_rope_head_dim = Positive(j, "qk_rope_head_dim");
+  if (c.qk_rope_head_dim % 2 != 0) throw Error(o, "qk_rope_head_dim", "must be even (RoPE rotates pairs)");
+  c.v_head_dim = Positive(j, "v_head_dim");
+  c.n_routed_experts = j.Int("n_routed_experts", 0);
+  c.n_shared_experts = j.Int("n_shared_experts", 0);
+  if (c.n_routed_experts < 0 || c.n_shared_experts < 0) throw Error(o, "n_routed_experts", "negative expert count");
+  if (c.n_routed_experts > 0) {
+    c.moe_intermediate_size = Positive(j, "moe_intermediate_size");
+    c.num_experts_per_tok = Positive(j, "num_experts_per_tok");
+    if (c.num_experts_per_tok > c.n_routed_experts)
+      throw Error(o, "num_experts_per_tok", "exceeds n_routed_experts");
+  }
+  c.first_k_dense_replace = j.Int("first_k_dense_replace", 0);
+  c.moe_layer_freq = j.Int("moe_layer_freq", 1);
+  if (c.moe_layer_freq <= 0) throw Error(o, "moe_layer_freq", "must be positive");
+  c.n_group = j.Int("n_group", 1);
+  c.topk_group = j.Int("topk_group", 1);
+  c.topk_method = j.String("topk_method", "greedy");
+  c.scoring_func = j.String("scoring_func", "softmax");
+  c.norm_topk_prob = j.Bool("norm_topk_prob", false);
+  c.routed_scaling_factor = j.Float("routed_scaling_factor", 1.0);
+  c.rms_norm_eps = j.Float("rms_norm_eps", 1e-6);
+  c.rope_theta = j.Float("rope_theta", 10000.0);
+  c.max_position_embeddings = j.Int("max_position_embeddings", 4096);
+  c.tie_word_embeddings = j.Bool("tie_word_embeddings", false);
+  c.num_nextn_predict_layers = j.Int("num_nextn_predict_layers", 0);
+  c.bos_token_id = TokenId(j, "bos_token_id");
+  c.eos_token_id = TokenId(j, "eos_token_id");
+
+  if (c.topk_method != "greedy" && c.topk_method != "group_limited_greedy" && c.topk_method != "noaux_tc")
+    throw Error(o, "topk_method", "unsupported value '" + c.topk_method + "' (greedy, group_limited_greedy, noaux_tc)");
+  if (c.scoring_func != "softmax" && c.scoring_func != "sigmoid")
+    throw Error(o, "scoring_func", "unsupported value '" + c.scoring_func + "' (softmax, sigmoid)");
+  if (c.n_routed_experts > 0) {
+    if (c.n_group <= 0 || c.n_routed_experts % c.n_group != 0)
+      throw Error(o, "n_group", "must divide n_routed_experts (" + std::to_string(c.n_routed_experts) + ")");
+    if (c.n_group > 256) throw Error(o, "n_group", "more than 256 expert groups is not supported");
+    if (c.topk_group <= 0 || c.topk_group > c.n_group) throw Error(o, "topk_group", "must be in 1..n_group");
+    if (c.n_group > 1 && c.topk_group * (c.n_routed_experts / c.n_group) < c.num_experts_per_tok)
+      throw Error(o, "topk_group", "kept groups hold fewer experts than num_experts_per_tok");
+  }
+  if (j.String("hidden_act", "silu") != "silu")
+    throw Error(o, "hidden_act", "unsupported activation '" + j.String("hidden_act") + "' (silu)");
+  if (j.Bool("attention_bias", false)) throw Error(o, "attention_bias", "attention biases are not supported");
+  if (c.rms_norm_eps <= 0) throw Error(o, "rms_norm_eps", "must be positive");
+  if (c.rope_theta <= 0) throw Error(o, "rope_theta", "must be positive");
+
+  if (auto rs = j.Object("rope_scaling")) {
+    std::string type = rs->String("type", rs->String("rope_type", ""));
+    if (type != "yarn")
+      throw Error(rs->origin(), "type", "unsupported rope_scaling type '" + type + "' (yarn)");
+    c.yarn.enabled = true;
+    c.yarn.factor = rs->Float("factor");
+    if (c.yarn.factor < 1.0) throw Error(rs->origin(), "factor", "must be >= 1");
+    c.yarn.original_max_position_embeddings = rs->Int("original_max_position_embeddings", 4096);
+    c.yarn.beta_fast = rs->Float("beta_fast", 32.0);
+    c.yarn.beta_slow = rs->Float("beta_slow", 1.0);
+    c.yarn.mscale = rs->Float("mscale", 1.0);
+    c.yarn.mscale_all_dim = rs->Float("mscale_all_dim", 0.0);
+  }
+  if (auto q = j.Object("quantization_config")) {
+    std::string method = q->String("quant_method", "");
+    if (method != "fp8") throw Error(q->origin(), "quant_method", "unsupported quantization '" + method + "' (fp8)");
+    std::string fmt = q->String("fmt", "e4m3");
+    if (fmt != "e4m3") throw Error(q->origin(), "fmt", "unsupported FP8 format '" + fmt + "' (e4m3)");
+    if (q->Has("weight_block_size")) {
+      const auto& b = q->data()["weight_block_size"];
+      if (!b.is_array() || b.size() != 2 || b[0] != 128 || b[1] != 128)
+        throw Error(q->origin(), "weight_block_size", "only [128, 128] blocks are supported, got " + b.dump());
+    }
+    c.fp8_block_quantized = true;
+  }
+  return c;
+}
+
+}  // namespace dseek
