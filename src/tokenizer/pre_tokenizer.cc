@@ -78,6 +78,9 @@ void PreTokenizer::AddStep(const nlohmann::json& j, const std::string& where,
     }
     return;
   }
+  if (type != "Split" && type != "Digits") {
+    throw Error(where, field, "unsupported pre-tokenizer type \"" + type + "\"");
+  }
   if (last) {
     throw Error(where, field,
                 "the last pre-tokenizer must be ByteLevel (only byte-level BPE is supported)");
@@ -95,12 +98,10 @@ void PreTokenizer::AddStep(const nlohmann::json& j, const std::string& where,
     }
     step.behavior = ParseBehavior(j, where, field);
     step.invert = BoolField(j, "invert", false, where, field);
-  } else if (type == "Digits") {
+  } else {  // Digits
     // HF splits on char::is_numeric, i.e. general category N.
     bool individual = BoolField(j, "individual_digits", false, where, field);
     step.regex.emplace(individual ? "\\p{N}" : "\\p{N}+", false, where, field);
-  } else {
-    throw Error(where, field, "unsupported pre-tokenizer type \"" + type + "\"");
   }
   out->steps_.push_back(std::move(step));
 }

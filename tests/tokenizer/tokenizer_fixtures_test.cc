@@ -103,9 +103,11 @@ TEST_F(DeepSeekV3Fixtures, ChatCasesEncode) {
 // Rows whose ids depend on the regex engine. We follow Unicode White_Space
 // as Hugging Face tokenizers (Oniguruma) and Python `regex` do, i.e. the
 // `ids_python_regex` column: U+0085 is whitespace and U+FEFF is not. That
-// makes all 14 rows match ids_python_regex; rows 1 and 2 (" a\u0085",
-// " \u0085\n") differ from the JavaScript run, which treats U+0085 as
-// non-space. The Unicode 14-16 rows match with PCRE2's Unicode 14 tables too.
+// makes all 14 rows match ids_python_regex. Rows 0 ("a \u0085") and 1
+// (" \u0085\n"), counting from 0, are the two where that column differs from
+// the JavaScript run (ids_js), which treats U+0085 as non-space; rows 4-7
+// (U+FEFF) agree in both columns. Rows 8-13 (characters from Unicode 14-16)
+// match too, although PCRE2 10.42 has Unicode 14 tables.
 TEST_F(DeepSeekV3Fixtures, EngineDivergenceFollowsWhiteSpace) {
   auto rows = ReadJsonl("engine_divergence_cases.jsonl");
   ASSERT_EQ(rows.size(), 14u);
