@@ -54,12 +54,30 @@ void DecodeBf16Impl(const uint16_t* HWY_RESTRICT in, size_t n, float* HWY_RESTRI
 }
 
 void DecodeF16Impl(const uint16_t* HWY_RESTRICT in, size_t n, float* HWY_RESTRICT out) {
+  // Integer widening rather than hn::PromoteTo: Highway's emulation on targets
+  // without F16C turns Inf/NaN into finite numbers.
   const hn::ScalableTag<float> df;
-  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const hn::RebindToUnsigned<decltype(df)> du32;
+  const hn::RebindToSigned<decltype(df)> di32;
+  const hn::Rebind<uint16_t, decltype(df)> du16;
   const size_t N = hn::Lanes(df);
+  const auto rebias = hn::Set(du32, 112u << 23);  // exponent 15 -> 127
+  const auto k7fff = hn::Set(du32, 0x7fffu), k8000 = hn::Set(du32, 0x8000u);
+  const auto k400 = hn::Set(du32, 0x400u), k7c00 = hn::Set(du32, 0x7c00u);
+  const auto sub_step = hn::Set(df, 1.0f / 16777216.0f);  // 2^-24
   size_t i = 0;
-  const auto* h = reinterpret_cast<const hwy::float16_t*>(in);
-  for (; i + N <= n; i += N) hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, h + i)), df, out + i);
+  for (; i + N <= n; i += N) {
+    auto v = hn::PromoteTo(du32, hn::LoadU(du16, in + i));
+    auto em = hn::And(v, k7fff);
+    auto sign = hn::ShiftLeft<16>(hn::And(v, k8000));
+    auto normal = hn::Add(hn::ShiftLeft<13>(em), rebias);
+    auto special = hn::Add(normal, rebias);  // exponent 31 -> 255: Inf/NaN
+    auto bits = hn::IfThenElse(hn::Lt(em, k7c00), normal, special);
+    auto val = hn::BitCast(df, bits);
+    auto sub = hn::Mul(hn::ConvertTo(df, hn::BitCast(di32, em)), sub_step);
+    val = hn::IfThenElse(hn::RebindMask(df, hn::Lt(em, k400)), sub, val);
+    hn::StoreU(hn::Or(val, hn::BitCast(df, sign)), df, out + i);
+  }
   for (; i < n; ++i) out[i] = F16ToF32(in[i]);
 }
 

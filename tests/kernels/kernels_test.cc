@@ -1,0 +1,187 @@
+// Every SIMD kernel against its scalar reference, on every target compiled in
+// and supported by this CPU, over ragged sizes and misaligned pointers; and
+// the CPU backend's threaded matmul against the reference for each weight
+// type, with DeepSeek's shapes (FP8 128x128 blocks with ragged edges).
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "backend/backend.h"
+#include "base/numeric.h"
+#include "kernels/ref/ref_ops.h"
+#include "kernels/simd/vec_ops.h"
+
+namespace dseek {
+namespace {
+
+class PerTarget : public ::testing::TestWithParam<int64_t> {
+ protected:
+  void SetUp() override { simd::ForceTargetForTest(GetParam()); }
+  void TearDown() override { simd::ForceTargetForTest(0); }
+};
+
+std::string TargetParamName(const ::testing::TestParamInfo<int64_t>& info) {
+  std::string n = simd::TargetName(info.param);
+  for (char& c : n)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+}
+
+std::vector<float> Random(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(g);
+  return v;
+}
+
+const size_t kSizes[] = {0, 1, 3, 7, 8, 15, 16, 17, 31, 64, 100, 127, 128, 129, 255, 512, 576, 1000};
+
+TEST_P(PerTarget, DotF32MatchesReference) {
+  for (size_t n : kSizes)
+    for (size_t off : {0, 1, 3}) {
+      auto a = Random(n + off, 1), b = Random(n + off, 2);
+      float want = ref::Dot(a.data() + off, b.data() + off, n);
+      float got = simd::DotF32(a.data() + off, b.data() + off, n);
+      EXPECT_NEAR(got, want, 1e-5f * std::max<size_t>(n, 1)) << "n=" << n << " off=" << off;
+    }
+}
+
+TEST_P(PerTarget, AxpyMatchesReference) {
+  for (size_t n : kSizes) {
+    auto x = Random(n + 1, 3), y = Random(n + 1, 4);
+    auto want = y;
+    for (size_t i = 0; i < n; ++i) want[i + 1] += 0.37f * x[i + 1];
+    simd::Axpy(0.37f, x.data() + 1, y.data() + 1, n);
+    for (size_t i = 0; i < n + 1; ++i) EXPECT_NEAR(y[i], want[i], 1e-6f);
+  }
+}
+
+TEST_P(PerTarget, DecodeBf16AndF16AreExact) {
+  std::mt19937 g(5);
+  for (size_t n : kSizes) {
+    std::vector<uint16_t> in(n + 1);
+    for (auto& v : in) v = static_cast<uint16_t>(g());
+    std::vector<float> a(n), b(n);
+    simd::DecodeBf16(in.data() + 1, n, a.data());
+    for (size_t i = 0; i < n; ++i) {
+      float w = Bf16ToF32(in[i + 1]);
+      if (std::isnan(w)) EXPECT_TRUE(std::isnan(a[i])); else EXPECT_EQ(a[i], w);
+    }
+    simd::DecodeF16(in.data() + 1, n, b.data());
+    for (size_t i = 0; i < n; ++i) {
+      float w = F16ToF32(in[i + 1]);
+      if (std::isnan(w)) EXPECT_TRUE(std::isnan(b[i])); else EXPECT_EQ(b[i], w) << std::hex << in[i + 1];
+    }
+  }
+}
+
+TEST_P(PerTarget, DecodeFp8IsExactForEveryCode) {
+  // All 254 non-NaN codes, repeated at odd offsets so every lane sees each.
+  std::vector<uint8_t> codes;
+  for (int rep = 0; rep < 3; ++rep)
+    for (int c = 0; c < 256; ++c)
+      if ((c & 0x7f) != 0x7f) codes.push_back(static_cast<uint8_t>(c));
+  for (float scale : {1.0f, 0.0123f, 3.5e-4f})
+    for (size_t off : {0, 1, 5}) {
+      const size_t n = codes.size() - off;
+      std::vector<float> out(n);
+      simd::DecodeFp8(codes.data() + off, n, scale, out.data());
+      for (size_t i = 0; i < n; ++i) EXPECT_EQ(out[i], Fp8E4M3ToF32(codes[i + off]) * scale) << int(codes[i + off]);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Simd, PerTarget, ::testing::ValuesIn(simd::CompiledTargets()), TargetParamName);
+
+// A weight matrix of the given type built from random floats, with its own
+// storage.
+struct TestMatrix {
+  std::vector<uint8_t> bytes;
+  std::vector<float> scales;
+  Matrix m;
+};
+
+TestMatrix MakeMatrix(DType t, int64_t rows, int64_t cols, uint32_t seed) {
+  TestMatrix tm;
+  auto v = Random(rows * cols, seed);
+  tm.m.dtype = t;
+  tm.m.rows = rows;
+  tm.m.cols = cols;
+  tm.bytes.resize(rows * cols * DTypeSize(t));
+  if (t == DType::kF8E4M3) {
+    const int64_t sr = (rows + 127) / 128, sc = (cols + 127) / 128;
+    tm.scales.resize(sr * sc);
+    for (int64_t i = 0; i < sr * sc; ++i) tm.scales[i] = 0.001f * static_cast<float>(i + 1);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        tm.bytes[r * cols + c] = F32ToFp8E4M3(v[r * cols + c] * 400.0f);
+    tm.m.scale_inv = tm.scales.data();
+    tm.m.scale_cols = sc;
+  } else {
+    for (int64_t i = 0; i < rows * cols; ++i) {
+      if (t == DType::kF32) std::memcpy(&tm.bytes[4 * i], &v[i], 4);
+      uint16_t h = t == DType::kBF16 ? F32ToBf16(v[i]) : F32ToF16(v[i]);
+      if (t != DType::kF32) std::memcpy(&tm.bytes[2 * i], &h, 2);
+    }
+  }
+  tm.m.data = tm.bytes.data();
+  return tm;
+}
+
+class MatMulTypes : public ::testing::TestWithParam<DType> {};
+
+TEST_P(MatMulTypes, CpuBackendMatchesReference) {
+  for (int threads : {1, 2, 3}) {
+    auto be = MakeCpuBackend(threads);
+    // DeepSeek-like ragged shapes: [kv_lora + rope, hidden 192], [300, 200], 1 row.
+    for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{160, 192}, {300, 200}, {1, 7}, {576, 256}})
+      for (size_t ntok : {1, 3, 17}) {
+        TestMatrix tm = MakeMatrix(GetParam(), rows, cols, static_cast<uint32_t>(rows + cols));
+        auto x = Random(ntok * cols, 9);
+        std::vector<float> want(ntok * rows), got(ntok * rows);
+        ref::MatMul(tm.m, x.data(), ntok, want.data());
+        be->MatMul(tm.m, x.data(), ntok, got.data());
+        for (size_t i = 0; i < want.size(); ++i)
+          ASSERT_NEAR(got[i], want[i], 1e-4f * (1 + std::fabs(want[i]))) << rows << "x" << cols << " ntok=" << ntok;
+      }
+  }
+}
+
+TEST_P(MatMulTypes, RowSliceKeepsFp8BlockGrid) {
+  TestMatrix tm = MakeMatrix(GetParam(), 320, 130, 11);
+  std::vector<float> full(130), part(130);
+  Matrix slice = tm.m.RowSlice(200, 64);  // not a multiple of 128
+  for (int64_t r = 0; r < 64; ++r) {
+    ref::DequantizeRow(tm.m, 200 + r, full.data());
+    simd::WidenRow(slice, r, part.data());
+    for (int c = 0; c < 130; ++c) ASSERT_EQ(part[c], full[c]);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatMulTypes, ::testing::Values(DType::kF32, DType::kBF16, DType::kF16, DType::kF8E4M3),
+                         [](const auto& info) { return std::string(DTypeName(info.param)); });
+
+TEST(RefOps, RmsNormSoftmaxSiluRope) {
+  std::vector<float> x = {1, 2, 3, 4}, w = {1, 1, 2, 0.5f}, out(4);
+  ref::RmsNorm(x.data(), w.data(), 4, 0.0f, out.data());
+  const float inv = 1.0f / std::sqrt(7.5f);
+  EXPECT_NEAR(out[2], 3 * inv * 2, 1e-6);
+  std::vector<float> s = {1, 2, 3};
+  ref::Softmax(s.data(), 3);
+  float z = std::exp(1.f) + std::exp(2.f) + std::exp(3.f);
+  EXPECT_NEAR(s[2], std::exp(3.f) / z, 1e-6);
+  std::vector<float> g = {0.5f}, u = {2.0f}, o(1);
+  ref::SiluMul(g.data(), u.data(), 1, o.data());
+  EXPECT_NEAR(o[0], 0.5f / (1 + std::exp(-0.5f)) * 2, 1e-6);
+  std::vector<float> r = {1, 0, 0, 1}, c = {0, 1}, sn = {1, 0};
+  ref::RopeInterleaved(r.data(), c.data(), sn.data(), 2);  // rotate pair 0 by 90 degrees, pair 1 by 0
+  EXPECT_NEAR(r[0], 0, 1e-7);
+  EXPECT_NEAR(r[1], 1, 1e-7);
+  EXPECT_NEAR(r[3], 1, 1e-7);
+}
+
+}  // namespace
+}  // namespace dseek
