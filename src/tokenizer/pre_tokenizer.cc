@@ -106,101 +106,103 @@ void PreTokenizer::AddStep(const nlohmann::json& j, const std::string& where,
   out->steps_.push_back(std::move(step));
 }
 
-void PreTokenizer::Split(std::vector<std::string_view>* pieces,
-                         PreTokenizeScratch* scratch) const {
-  for (const Step& step : steps_) {
-    if (step.kind == Step::Kind::kPrefixSpace) {
-      for (std::string_view& p : *pieces) {
-        if (!p.empty() && p.front() == ' ') continue;
-        scratch->arena.push_back(" " + std::string(p));
-        p = scratch->arena.back();
-      }
-      continue;
-    }
-    RunSplit(step, pieces, scratch);
-  }
+void PreTokenizer::Split(std::string_view text, PreTokenizeScratch* scratch,
+                         const PieceSink& sink) const {
+  scratch->parts.resize(steps_.size());
+  scratch->merged.resize(steps_.size());
+  Run(0, text, scratch, sink);
 }
 
-void PreTokenizer::RunSplit(const Step& step, std::vector<std::string_view>* pieces,
-                            PreTokenizeScratch* scratch) const {
-  std::vector<std::string_view>& next = scratch->next;
-  next.clear();
-  std::vector<Span>& m = scratch->matches;
-  // (span, is_match) for one piece: gaps and matches in order, as HF's
-  // Pattern::find_matches produces them.
-  std::vector<std::pair<Span, bool>> parts;
-  for (std::string_view piece : *pieces) {
-    m.clear();
-    step.regex->FindAll(piece, &scratch->regex, &m);
-    if (step.behavior == SplitBehavior::kIsolated && !step.invert) {
-      // Fast path for the common case: gaps and matches become pieces.
-      uint32_t prev = 0;
-      for (const Span& s : m) {
-        if (s.first > prev) next.push_back(piece.substr(prev, s.first - prev));
-        if (s.second > s.first) next.push_back(piece.substr(s.first, s.second - s.first));
-        prev = s.second;
-      }
-      if (prev < piece.size()) next.push_back(piece.substr(prev));
-      continue;
-    }
-    parts.clear();
-    uint32_t prev = 0;
-    for (const Span& s : m) {
-      if (s.first != prev) parts.push_back({{prev, s.first}, step.invert});
-      parts.push_back({s, !step.invert});
-      prev = s.second;
-    }
-    if (prev != piece.size()) {
-      parts.push_back({{prev, static_cast<uint32_t>(piece.size())}, step.invert});
-    }
-    std::vector<Span> out;
-    bool previous_match = false;
-    switch (step.behavior) {
-      case SplitBehavior::kRemoved:
-        for (auto& [s, is_match] : parts) {
-          if (!is_match) out.push_back(s);
-        }
-        break;
-      case SplitBehavior::kIsolated:
-        for (auto& [s, is_match] : parts) out.push_back(s);
-        break;
-      case SplitBehavior::kContiguous:
-        for (auto& [s, is_match] : parts) {
-          if (is_match == previous_match && !out.empty()) {
-            out.back().second = s.second;
-          } else {
-            out.push_back(s);
-          }
-          previous_match = is_match;
-        }
-        break;
-      case SplitBehavior::kMergedWithPrevious:
-        for (auto& [s, is_match] : parts) {
-          if (is_match && !previous_match && !out.empty()) {
-            out.back().second = s.second;
-          } else {
-            out.push_back(s);
-          }
-          previous_match = is_match;
-        }
-        break;
-      case SplitBehavior::kMergedWithNext:
-        for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-          if (it->second && !previous_match && !out.empty()) {
-            out.back().first = it->first.first;
-          } else {
-            out.push_back(it->first);
-          }
-          previous_match = it->second;
-        }
-        std::reverse(out.begin(), out.end());
-        break;
-    }
-    for (const Span& s : out) {
-      if (s.second > s.first) next.push_back(piece.substr(s.first, s.second - s.first));
-    }
+void PreTokenizer::Run(size_t step, std::string_view piece, PreTokenizeScratch* scratch,
+                       const PieceSink& sink) const {
+  if (piece.empty()) return;
+  if (step == steps_.size()) return sink(piece);
+  if (steps_[step].kind == Step::Kind::kPrefixSpace) {
+    if (piece.front() == ' ') return Run(step + 1, piece, scratch, sink);
+    std::string spaced = " " + std::string(piece);
+    return Run(step + 1, spaced, scratch, sink);
   }
-  pieces->swap(next);
+  RunSplit(step, piece, scratch, sink);
+}
+
+void PreTokenizer::RunSplit(size_t step_index, std::string_view piece,
+                            PreTokenizeScratch* scratch, const PieceSink& sink) const {
+  const Step& step = steps_[step_index];
+  auto sub = [&](Span s) { return piece.substr(s.first, s.second - s.first); };
+  size_t pos = 0;
+  uint32_t options = 0;
+  Span m;
+  if (step.behavior == SplitBehavior::kIsolated && !step.invert) {
+    // The common case: gaps and matches become pieces as they are found.
+    uint32_t prev = 0;
+    while (step.regex->Next(piece, &pos, &options, &scratch->regex, &m)) {
+      Run(step_index + 1, sub({prev, m.first}), scratch, sink);
+      Run(step_index + 1, sub(m), scratch, sink);
+      prev = m.second;
+    }
+    Run(step_index + 1, piece.substr(prev), scratch, sink);
+    return;
+  }
+  // (span, is_match) for the piece: gaps and matches in order, as HF's
+  // Pattern::find_matches produces them.
+  std::vector<std::pair<Span, bool>>& parts = scratch->parts[step_index];
+  parts.clear();
+  uint32_t prev = 0;
+  while (step.regex->Next(piece, &pos, &options, &scratch->regex, &m)) {
+    if (m.first != prev) parts.push_back({{prev, m.first}, step.invert});
+    parts.push_back({m, !step.invert});
+    prev = m.second;
+  }
+  if (prev != piece.size()) {
+    parts.push_back({{prev, static_cast<uint32_t>(piece.size())}, step.invert});
+  }
+  // Combined as HF's NormalizedString::split does for each behavior.
+  std::vector<Span>& out = scratch->merged[step_index];
+  out.clear();
+  bool previous_match = false;
+  switch (step.behavior) {
+    case SplitBehavior::kRemoved:
+      for (auto& [s, is_match] : parts) {
+        if (!is_match) out.push_back(s);
+      }
+      break;
+    case SplitBehavior::kIsolated:
+      for (auto& [s, is_match] : parts) out.push_back(s);
+      break;
+    case SplitBehavior::kContiguous:
+      for (auto& [s, is_match] : parts) {
+        if (is_match == previous_match && !out.empty()) {
+          out.back().second = s.second;
+        } else {
+          out.push_back(s);
+        }
+        previous_match = is_match;
+      }
+      break;
+    case SplitBehavior::kMergedWithPrevious:
+      for (auto& [s, is_match] : parts) {
+        if (is_match && !previous_match && !out.empty()) {
+          out.back().second = s.second;
+        } else {
+          out.push_back(s);
+        }
+        previous_match = is_match;
+      }
+      break;
+    case SplitBehavior::kMergedWithNext:
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        if (it->second && !previous_match && !out.empty()) {
+          out.back().first = it->first.first;
+        } else {
+          out.push_back(it->first);
+        }
+        previous_match = it->second;
+      }
+      std::reverse(out.begin(), out.end());
+      break;
+  }
+  // Deeper steps use their own scratch entries, so `out` stays intact.
+  for (const Span& s : out) Run(step_index + 1, sub(s), scratch, sink);
 }
 
 }  // namespace dseek

@@ -131,34 +131,32 @@ Regex::~Regex() = default;
 Regex::Regex(Regex&&) noexcept = default;
 Regex& Regex::operator=(Regex&&) noexcept = default;
 
-void Regex::FindAll(std::string_view subject, RegexScratch* scratch,
-                    std::vector<Span>* out) const {
+bool Regex::Next(std::string_view subject, size_t* pos, uint32_t* options,
+                 RegexScratch* scratch, Span* match) const {
   RegexScratch::State& st = *scratch->state_;
   // PCRE2 wants a non-null pointer even for an empty subject.
   auto* s = reinterpret_cast<PCRE2_SPTR>(subject.empty() ? "" : subject.data());
   const size_t len = subject.size();
-  size_t start = 0;
-  uint32_t options = 0;
-  while (start <= len) {
+  while (*pos <= len) {
     int rc;
     // pcre2_jit_match ignores PCRE2_ANCHORED, so the retry after an empty
     // match goes through pcre2_match.
-    if (code_->jit && options == 0) {
-      rc = pcre2_jit_match(code_->code, s, len, start, options, st.match, st.context);
+    if (code_->jit && *options == 0) {
+      rc = pcre2_jit_match(code_->code, s, len, *pos, 0, st.match, st.context);
       if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-        rc = pcre2_match(code_->code, s, len, start, options | PCRE2_NO_JIT | PCRE2_NO_UTF_CHECK,
-                         st.match, st.context);
+        rc = pcre2_match(code_->code, s, len, *pos, PCRE2_NO_JIT | PCRE2_NO_UTF_CHECK, st.match,
+                         st.context);
       }
     } else {
-      rc = pcre2_match(code_->code, s, len, start, options | PCRE2_NO_UTF_CHECK, st.match,
+      rc = pcre2_match(code_->code, s, len, *pos, *options | PCRE2_NO_UTF_CHECK, st.match,
                        st.context);
     }
     if (rc == PCRE2_ERROR_NOMATCH) {
-      if (options == 0) break;
-      // The empty match at `start` was refused; move on by one character.
-      ++start;
-      while (start < len && (static_cast<uint8_t>(subject[start]) & 0xC0) == 0x80) ++start;
-      options = 0;
+      if (*options == 0) return false;
+      // The empty match at `*pos` was refused; move on by one character.
+      ++*pos;
+      while (*pos < len && (static_cast<uint8_t>(subject[*pos]) & 0xC0) == 0x80) ++*pos;
+      *options = 0;
       continue;
     }
     if (rc < 0) {
@@ -168,11 +166,21 @@ void Regex::FindAll(std::string_view subject, RegexScratch* scratch,
                                            reinterpret_cast<char*>(msg));
     }
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.match);
-    out->emplace_back(static_cast<uint32_t>(ov[0]), static_cast<uint32_t>(ov[1]));
-    start = ov[1];
+    *match = {static_cast<uint32_t>(ov[0]), static_cast<uint32_t>(ov[1])};
+    *pos = ov[1];
     // After an empty match, look for a non-empty one at the same place first.
-    options = ov[0] == ov[1] ? (PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED) : 0;
+    *options = ov[0] == ov[1] ? (PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED) : 0;
+    return true;
   }
+  return false;
+}
+
+void Regex::FindAll(std::string_view subject, RegexScratch* scratch,
+                    std::vector<Span>* out) const {
+  size_t pos = 0;
+  uint32_t options = 0;
+  Span m;
+  while (Next(subject, &pos, &options, scratch, &m)) out->push_back(m);
 }
 
 bool Regex::MatchesAt(std::string_view subject, size_t pos, RegexScratch* scratch) const {

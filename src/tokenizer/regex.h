@@ -51,6 +51,11 @@ class Regex {
   Regex(Regex&&) noexcept;
   Regex& operator=(Regex&&) noexcept;
 
+  // Iterates over matches: `*pos` (start at 0) and `*options` (start at 0)
+  // carry the state between calls. Returns false when there are no more.
+  bool Next(std::string_view subject, size_t* pos, uint32_t* options, RegexScratch* scratch,
+            Span* match) const;
+
   // Appends every non-overlapping match of `subject` (valid UTF-8), leftmost
   // first, to `out`. Empty matches are reported too.
   void FindAll(std::string_view subject, RegexScratch* scratch,

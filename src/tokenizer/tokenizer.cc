@@ -39,16 +39,14 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special) 
   PreTokenizeScratch scratch;
   std::vector<TextSegment> segments;
   im.matcher->Split(text, &scratch.regex, &segments);
-  std::vector<std::string_view> pieces;
+  auto encode_piece = [&](std::string_view piece) { im.model->EncodePiece(piece, &ids); };
+  PieceSink sink(encode_piece);
   for (const TextSegment& seg : segments) {
     if (seg.id >= 0) {
       ids.push_back(seg.id);
-      continue;
+    } else {
+      im.pre_tokenizer->Split(text.substr(seg.begin, seg.end - seg.begin), &scratch, sink);
     }
-    pieces.assign(1, text.substr(seg.begin, seg.end - seg.begin));
-    scratch.arena.clear();
-    im.pre_tokenizer->Split(&pieces, &scratch);
-    for (std::string_view p : pieces) im.model->EncodePiece(p, &ids);
   }
   if (add_special) ids.insert(ids.end(), im.suffix_ids.begin(), im.suffix_ids.end());
   return ids;
