@@ -31,6 +31,7 @@ struct Expr {
     kUnary,     // op args[0]: "not", "-", "+"
     kBinary,    // args[0] op args[1]; op includes "and", "or", "in", "not in"
     kCond,      // args[1] if args[0] else args[2] (args[2] may be null)
+    kCompare,   // Python chain args[0] ops[0] args[1] ops[1] args[2] ...
   };
   Kind kind;
   int line = 0;
@@ -39,6 +40,7 @@ struct Expr {
   Value literal;
   std::vector<ExprPtr> args;
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
+  std::vector<std::string> ops;  // kCompare only
 };
 
 struct Stmt;

@@ -320,6 +320,15 @@ Value Interpreter::EvalInner(const Expr& e, const std::shared_ptr<Scope>& scope)
       if (e.name == "or") return a.Truthy() ? a : Eval(*e.args[1], scope);
       return BinaryOp(e.name, a, Eval(*e.args[1], scope));
     }
+    case Expr::Kind::kCompare: {
+      Value left = Eval(*e.args[0], scope);
+      for (size_t i = 0; i < e.ops.size(); ++i) {
+        Value right = Eval(*e.args[i + 1], scope);
+        if (!BinaryOp(e.ops[i], left, right).Truthy()) return Value(false);
+        left = std::move(right);
+      }
+      return Value(true);
+    }
     case Expr::Kind::kCond:
       if (Eval(*e.args[0], scope).Truthy()) return Eval(*e.args[1], scope);
       if (e.args[2]) return Eval(*e.args[2], scope);

@@ -215,7 +215,7 @@ class Lexer {
         return;
       }
     }
-    if (std::strchr("+-*/%~<>=()[]{},.:|;!", c) != nullptr && c != '!') {
+    if (std::strchr("+-*/%~<>=()[]{},.:|;", c) != nullptr) {
       if (c == '(' || c == '[' || c == '{') ++*depth;
       if (c == ')' || c == ']' || c == '}') {
         if (*depth == 0) throw JinjaError{line_, std::string("unexpected '") + c + "'"};
@@ -294,8 +294,11 @@ class Lexer {
         case '\n': ++line_; break;  // line continuation
         case 'x': case 'u': case 'U': {
           size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-          if (pos_ + n > src_.size()) throw JinjaError{line_, "truncated \\" + std::string(1, e) + " escape"};
+          bool ok = pos_ + n <= src_.size();
+          for (size_t k = 0; ok && k < n; ++k) ok = std::isxdigit(static_cast<unsigned char>(src_[pos_ + k])) != 0;
+          if (!ok) throw JinjaError{line_, "truncated \\" + std::string(1, e) + " escape in string"};
           char32_t cp = static_cast<char32_t>(std::stoul(src_.substr(pos_, n), nullptr, 16));
+          if (cp > 0x10ffff) throw JinjaError{line_, "illegal Unicode character in string"};
           AppendUtf8(cp, &out);
           pos_ += n;
           break;

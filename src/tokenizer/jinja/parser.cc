@@ -216,6 +216,9 @@ class Parser {
       for (const char* k : kKnown) {
         if (tag == k) Fail("unsupported construct: '{% " + tag + " %}' tag");
       }
+      if (tag.rfind("end", 0) == 0 || tag == "else" || tag == "elif") {
+        Fail("unexpected '{% " + tag + " %}': no open block it could close");
+      }
       Fail("unknown tag '" + tag + "'");
     }
     return s;
@@ -323,13 +326,13 @@ class Parser {
     return ParseCompare();
   }
 
-  // Comparisons chain as in Python; `a < b < c` becomes `a < b and b < c`
-  // (b is evaluated twice, harmless for side-effect-free template values).
+  // Comparisons chain as in Python: `a < b < c` is `a < b and b < c`, with b
+  // evaluated once.
   ExprPtr ParseCompare() {
     int line = Cur().line;
-    ExprPtr l = ParseMath1();
-    ExprPtr result;
-    const Expr* prev_right = nullptr;
+    std::vector<ExprPtr> operands;
+    std::vector<std::string> ops;
+    operands.push_back(ParseMath1());
     while (true) {
       std::string op;
       if (Cur().type == TokenType::kOperator &&
@@ -346,16 +349,15 @@ class Parser {
       } else {
         break;
       }
-      ExprPtr r = ParseMath1();
-      if (!result) {
-        prev_right = r.get();
-        result = Binary(op, std::move(l), std::move(r), line);
-      } else {
-        Fail("unsupported construct: chained comparison");
-      }
+      ops.push_back(op);
+      operands.push_back(ParseMath1());
     }
-    (void)prev_right;
-    return result ? std::move(result) : std::move(l);
+    if (ops.empty()) return std::move(operands[0]);
+    if (ops.size() == 1) return Binary(ops[0], std::move(operands[0]), std::move(operands[1]), line);
+    auto c = Make(Expr::Kind::kCompare, line);
+    c->args = std::move(operands);
+    c->ops = std::move(ops);
+    return c;
   }
 
   ExprPtr ParseMath1() {
