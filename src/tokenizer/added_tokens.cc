@@ -1,6 +1,7 @@
 #include "tokenizer/added_tokens.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "tokenizer/utf8.h"
 
@@ -51,7 +52,11 @@ size_t LeadingSpaceLength(std::string_view s) {
 
 void AddedTokenMatcher::Trie::Insert(std::string_view s, int32_t token) {
   if (s.empty()) return;
-  first_byte[static_cast<uint8_t>(s[0])] = true;
+  uint8_t b0 = static_cast<uint8_t>(s[0]);
+  bool first_token = nodes.size() == 1;
+  if (first_token) only_first_byte = b0;
+  if (!first_token && only_first_byte != b0) only_first_byte = -1;
+  first_byte[b0] = true;
   int32_t node = 0;
   for (char ch : s) {
     uint8_t c = static_cast<uint8_t>(ch);
@@ -73,7 +78,14 @@ void AddedTokenMatcher::Trie::Insert(std::string_view s, int32_t token) {
 int32_t AddedTokenMatcher::Trie::Find(std::string_view text, size_t from, size_t* begin,
                                       size_t* end) const {
   for (size_t i = from; i < text.size(); ++i) {
-    if (!first_byte[static_cast<uint8_t>(text[i])]) continue;
+    if (only_first_byte >= 0) {
+      // All DeepSeek added tokens start with '<': let memchr find candidates.
+      const void* hit = std::memchr(text.data() + i, only_first_byte, text.size() - i);
+      if (hit == nullptr) return -1;
+      i = static_cast<const char*>(hit) - text.data();
+    } else if (!first_byte[static_cast<uint8_t>(text[i])]) {
+      continue;
+    }
     int32_t node = 0, best = -1;
     for (size_t j = i; j < text.size(); ++j) {
       uint8_t c = static_cast<uint8_t>(text[j]);

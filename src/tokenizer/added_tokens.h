@@ -53,6 +53,7 @@ class AddedTokenMatcher {
     };
     std::vector<Node> nodes{1};
     bool first_byte[256] = {};
+    int only_first_byte = -1;  // when every token starts with one byte
     void Insert(std::string_view s, int32_t token);
     // Leftmost-longest match in text[from..]: sets *begin, *end, returns the
     // token index, or -1 when nothing matches.

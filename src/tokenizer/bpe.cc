@@ -259,27 +259,15 @@ void BpeModel::EncodePiece(std::string_view bytes, std::vector<int32_t>* out) co
     out->push_back(byte_id_[static_cast<uint8_t>(bytes[0])]);
     return;
   }
-  if (bytes.size() > kCacheMaxWordBytes) {
+  if (bytes.size() > PieceCache::kMaxKeyBytes) {
     EncodeUncached(bytes, out);
     return;
   }
-  size_t h = StringHash{}(bytes);
-  CacheShard& shard = cache_[h % kCacheShards];
-  {
-    std::lock_guard<std::mutex> lock(shard.mu);
-    auto it = shard.words.find(bytes);
-    if (it != shard.words.end()) {
-      out->insert(out->end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
+  uint64_t hash = PieceCache::Hash(bytes);
+  if (cache_.Lookup(bytes, hash, out)) return;
   size_t start = out->size();
   EncodeUncached(bytes, out);
-  std::lock_guard<std::mutex> lock(shard.mu);
-  // Like HF, stop filling a full cache rather than evicting.
-  if (shard.words.size() < kCacheWordsPerShard) {
-    shard.words.emplace(std::string(bytes), std::vector<int32_t>(out->begin() + start, out->end()));
-  }
+  cache_.Insert(bytes, hash, out->data() + start, out->size() - start);
 }
 
 }  // namespace dseek

@@ -12,7 +12,6 @@
 #include <functional>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +21,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "tokenizer/byte_level.h"
+#include "tokenizer/piece_cache.h"
 
 namespace dseek {
 
@@ -84,15 +84,6 @@ class BpeModel {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using WordMap =
-      std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>>;
-  struct CacheShard {
-    std::mutex mu;
-    WordMap words;
-  };
-  static constexpr size_t kCacheShards = 16;
-  static constexpr size_t kCacheWordsPerShard = 8192;
-  static constexpr size_t kCacheMaxWordBytes = 64;
 
   void EncodeUncached(std::string_view bytes, std::vector<int32_t>* out) const;
 
@@ -104,7 +95,7 @@ class BpeModel {
   MergeTable merges_;
   int32_t unk_id_ = -1;
   bool ignore_merges_ = false;
-  mutable std::array<CacheShard, kCacheShards> cache_;
+  mutable PieceCache cache_;
 };
 
 }  // namespace dseek

@@ -1,5 +1,7 @@
 #include "tokenizer/utf8.h"
 
+#include <cstring>
+
 namespace dseek {
 
 Utf8Status NextUtf8(std::string_view s, size_t i, size_t* len) {
@@ -76,7 +78,15 @@ void AppendUtf8(uint32_t cp, std::string* out) {
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
-    // ASCII runs dominate real text; skip them without the full check.
+    // ASCII runs dominate real text; skip them eight bytes at a time.
+    if (i + 8 <= s.size()) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     if (static_cast<uint8_t>(s[i]) < 0x80) {
       ++i;
       continue;
