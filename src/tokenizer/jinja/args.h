@@ -34,7 +34,10 @@ inline void MaxArgs(const CallArgs& args, size_t max, const std::string& fn) {
 }
 
 inline const std::string& StringArg(const Value& v, const std::string& fn) {
-  if (v.is_undefined()) ThrowUndefined(v);
+  if (v.is_undefined()) {
+    if (v.undefined_hint().empty()) ThrowError(fn + "() is missing a required argument");
+    ThrowUndefined(v);
+  }
   if (!v.is_string()) ThrowError(fn + "() argument must be str, not " + v.TypeName());
   return v.as_string();
 }

@@ -227,7 +227,10 @@ Value ApplyFilter(const std::string& name, const Value& input, CallArgs& args) {
       if (k == "sort_keys" || k == "separators") ThrowError("unsupported construct: tojson(" + k + "=...)");
     }
     std::optional<int> ind;
-    if (!indent.is_undefined() && !indent.is_none()) ind = static_cast<int>(indent.as_int());
+    if (!indent.is_undefined() && !indent.is_none()) {
+      if (!indent.is_int()) ThrowError("tojson indent must be an integer, not " + indent.TypeName());
+      ind = static_cast<int>(std::max<int64_t>(0, indent.as_int()));
+    }
     std::string error;
     std::string out = ToJson(v, ind, &error);
     if (!error.empty()) ThrowError(error);

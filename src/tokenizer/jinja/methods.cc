@@ -245,6 +245,11 @@ std::optional<Value> StringMethod(const std::string& s, const std::string& name)
       return Value(true);
     });
   }
+  if (name == "format" || name == "format_map") {
+    return Method(name, [name](CallArgs&) -> Value {
+      ThrowError("unsupported construct: str." + name + "()");
+    });
+  }
   return std::nullopt;
 }
 

@@ -6,7 +6,10 @@
 
 namespace dseek::jinja {
 
-void ThrowUndefined(const Value& v) { throw JinjaError{0, v.undefined_hint()}; }
+void ThrowUndefined(const Value& v) {
+  std::string hint = v.undefined_hint();
+  throw JinjaError{0, hint.empty() ? "a required value or argument is undefined" : hint};
+}
 void ThrowError(std::string reason) { throw JinjaError{0, std::move(reason)}; }
 
 bool IsPyWhitespace(char32_t c) {
@@ -97,6 +100,9 @@ Value BinaryOp(const std::string& op, const Value& a, const Value& b) {
   if (op == "<=") return Value(Compare(op, a, b) <= 0);
   if (op == ">") return Value(Compare(op, a, b) > 0);
   if (op == ">=") return Value(Compare(op, a, b) >= 0);
+  if (op == "%" && a.is_string()) {
+    ThrowError("unsupported construct: printf-style formatting ('%' on a str)");
+  }
   bool nums = a.is_number() && b.is_number();
   bool ints = nums && !a.is_float() && !b.is_float();
   if (op == "+") {

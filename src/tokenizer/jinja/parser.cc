@@ -97,6 +97,7 @@ class Parser {
   }
 
   StmtPtr ParseStatement() {
+    DepthGuard guard(this);
     const Token& tok = Cur();
     auto s = std::make_unique<Stmt>();
     s->line = tok.line;
@@ -266,7 +267,18 @@ class Parser {
     return tup;
   }
 
+  // Bounds recursion so a hostile template cannot overflow the stack.
+  struct DepthGuard {
+    explicit DepthGuard(Parser* p) : p(p) {
+      if (++p->depth_ > kMaxDepth) p->Fail("template nested too deeply");
+    }
+    ~DepthGuard() { --p->depth_; }
+    Parser* p;
+  };
+  static constexpr int kMaxDepth = 200;
+
   ExprPtr ParseExpression(bool with_condexpr) {
+    DepthGuard guard(this);
     ExprPtr e = ParseOr();
     if (!with_condexpr) return e;
     while (IsName("if")) {
@@ -317,6 +329,7 @@ class Parser {
 
   ExprPtr ParseNot() {
     if (IsName("not")) {
+      DepthGuard guard(this);
       auto u = Make(Expr::Kind::kUnary, Cur().line);
       ++pos_;
       u->name = "not";
@@ -403,6 +416,7 @@ class Parser {
   }
 
   ExprPtr ParseUnary(bool with_filter) {
+    DepthGuard guard(this);
     ExprPtr node;
     if (IsOp("-") || IsOp("+")) {
       node = Make(Expr::Kind::kUnary, Cur().line);
@@ -641,6 +655,7 @@ class Parser {
 
   const std::vector<Token>& t_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

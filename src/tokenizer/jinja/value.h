@@ -103,7 +103,8 @@ class Value {
   List& list() const { return *list_; }
   Dict& dict() const { return *dict_; }  // also the namespace's attributes
   const Callable& callable() const { return *fn_; }
-  const std::string& undefined_hint() const { return *s_; }
+  // Why the value is undefined, in jinja2's words; "" when no reason was kept.
+  std::string undefined_hint() const { return s_ ? *s_ : std::string(); }
 
   // Python truthiness: empty containers, "", 0, None and Undefined are false.
   bool Truthy() const;
