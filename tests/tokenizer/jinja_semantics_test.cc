@@ -150,6 +150,12 @@ TEST(JinjaErrors, RuntimeErrorsUsePythonWording) {
             "test: line 1: access to attribute 'append' of 'list' object is unsafe.");
 }
 
+TEST(JinjaErrors, IntegerOverflowIsAnErrorNotAWrongNumber) {
+  EXPECT_EQ(Render("{{ 2 ** 10 }} {{ (-1) ** 3 }} {{ 9223372036854775806 + 1 }}"), "1024 -1 9223372036854775807");
+  EXPECT_NE(RenderError("{{ 9223372036854775807 + 1 }}").find("integer overflow"), std::string::npos);
+  EXPECT_NE(RenderError("{{ 2 ** 100 }}").find("integer overflow"), std::string::npos);
+}
+
 TEST(Reasoning, StripAndSplit) {
   EXPECT_EQ(StripReasoning("<think>a</think>b</think>c"), "c");
   EXPECT_EQ(StripReasoning("<think>\nplan\n</think>\n\nAnswer"), "\n\nAnswer");

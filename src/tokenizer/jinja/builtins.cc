@@ -188,7 +188,7 @@ Value Range(CallArgs& args, int) {
   int64_t stop = a.size() == 1 ? a[0] : a[1];
   int64_t step = a.size() == 3 ? a[2] : 1;
   if (step == 0) ThrowError("range() arg 3 must not be zero");
-  if ((stop - start) / step > 100000) ThrowError("range too big, maximum size for range is 100000");
+  if ((static_cast<__int128>(stop) - start) / step > 100000) ThrowError("range too big, maximum size for range is 100000");
   List out;
   for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value(i));
   return Value::MakeList(std::move(out));

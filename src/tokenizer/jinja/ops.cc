@@ -40,6 +40,14 @@ Value MissingElement(const Value& obj, const Value& key) {
              b.TypeName() + "'");
 }
 
+// Python ints are unbounded; ours are 64-bit, so overflow is an error
+// rather than a silently wrong number. `v` is a reference so that it is read
+// after the __builtin_*_overflow in the same call has written it.
+int64_t Checked(bool overflowed, const int64_t& v) {
+  if (overflowed) ThrowError("integer overflow: result does not fit in 64 bits");
+  return v;
+}
+
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
@@ -47,6 +55,11 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 }
 
 Value Repeat(const Value& seq, int64_t n) {
+  // Guards memory against `'x' * 10**12`.
+  constexpr int64_t kMaxItems = int64_t{1} << 28;
+  int64_t unit = seq.is_string() ? static_cast<int64_t>(seq.as_string().size())
+                                 : static_cast<int64_t>(seq.list().size());
+  if (n > 0 && unit > 0 && n > kMaxItems / unit) ThrowError("repetition result too large");
   if (seq.is_string()) {
     std::string out;
     for (int64_t i = 0; i < n; ++i) out += seq.as_string();
@@ -106,7 +119,8 @@ Value BinaryOp(const std::string& op, const Value& a, const Value& b) {
   bool nums = a.is_number() && b.is_number();
   bool ints = nums && !a.is_float() && !b.is_float();
   if (op == "+") {
-    if (ints) return Value(a.as_int() + b.as_int());
+    int64_t r;
+    if (ints) return Value(Checked(__builtin_add_overflow(a.as_int(), b.as_int(), &r), r));
     if (nums) return Value(a.as_float() + b.as_float());
     if (a.is_string()) {
       if (!b.is_string()) {
@@ -126,12 +140,14 @@ Value BinaryOp(const std::string& op, const Value& a, const Value& b) {
     Unsupported(op, a, b);
   }
   if (op == "-") {
-    if (ints) return Value(a.as_int() - b.as_int());
+    int64_t r;
+    if (ints) return Value(Checked(__builtin_sub_overflow(a.as_int(), b.as_int(), &r), r));
     if (nums) return Value(a.as_float() - b.as_float());
     Unsupported(op, a, b);
   }
   if (op == "*") {
-    if (ints) return Value(a.as_int() * b.as_int());
+    int64_t r;
+    if (ints) return Value(Checked(__builtin_mul_overflow(a.as_int(), b.as_int(), &r), r));
     if (nums) return Value(a.as_float() * b.as_float());
     bool a_seq = a.is_string() || (a.is_list() && !a.is_generator());
     bool b_seq = b.is_string() || (b.is_list() && !b.is_generator());
@@ -157,8 +173,11 @@ Value BinaryOp(const std::string& op, const Value& a, const Value& b) {
   }
   if (op == "**") {
     if (ints && b.as_int() >= 0) {
-      int64_t r = 1;
-      for (int64_t i = 0; i < b.as_int(); ++i) r *= a.as_int();
+      int64_t base = a.as_int(), exp = b.as_int();
+      if (base == 0 || base == 1) return Value(exp == 0 ? int64_t{1} : base);
+      if (base == -1) return Value(exp % 2 == 0 ? int64_t{1} : int64_t{-1});
+      int64_t r = 1;  // |base| >= 2 overflows within 63 steps
+      for (int64_t i = 0; i < exp; ++i) Checked(__builtin_mul_overflow(r, base, &r), r);
       return Value(r);
     }
     return Value(std::pow(a.as_float(), b.as_float()));
@@ -173,7 +192,9 @@ Value UnaryMinus(const Value& v, bool negate) {
                v.TypeName() + "'");
   }
   if (!negate) return v.is_bool() ? Value(v.as_int()) : v;
-  return v.is_float() ? Value(-v.as_float()) : Value(-v.as_int());
+  if (v.is_float()) return Value(-v.as_float());
+  int64_t r;
+  return Value(Checked(__builtin_sub_overflow(int64_t{0}, v.as_int(), &r), r));
 }
 
 Value GetAttr(const Value& obj, const std::string& name) {
