@@ -84,6 +84,7 @@ void SafetensorsFile::Parse() {
       if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0))
         throw Error(path, name, "shape has a negative or non-integer dimension");
       uint64_t dim = d.get<uint64_t>();
+      if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) throw Error(path, name, "shape dimension too large");
       if (dim != 0 && elems > std::numeric_limits<uint64_t>::max() / 8 / dim)
         throw Error(path, name, "shape overflows");
       elems *= dim;

@@ -1,5 +1,7 @@
 #include "model/deepseek_config.h"
 
+#include <cmath>
+
 #include "base/error.h"
 
 namespace dseek {
@@ -8,6 +10,21 @@ namespace {
 int64_t Positive(const JsonConfig& j, const std::string& f) {
   int64_t v = j.Int(f);
   if (v <= 0) throw Error(j.origin(), f, "must be positive, got " + std::to_string(v));
+  return v;
+}
+
+// Far above any published DeepSeek model; past these, products overflow int64
+// or allocate terabytes before the weights get a chance to disagree.
+int64_t Bounded(const JsonConfig& j, const std::string& f, int64_t max) {
+  int64_t v = Positive(j, f);
+  if (v > max)
+    throw Error(j.origin(), f, "implausibly large (" + std::to_string(v) + ", limit " + std::to_string(max) + ")");
+  return v;
+}
+
+double Finite(const JsonConfig& j, const std::string& f, double def) {
+  double v = j.Float(f, def);
+  if (!std::isfinite(v) || std::fabs(v) > 1e6) throw Error(j.origin(), f, "must be a finite, moderate number");
   return v;
 }
 
@@ -25,28 +42,30 @@ int64_t TokenId(const JsonConfig& j, const std::string& f) {
 DeepseekConfig DeepseekConfig::FromJson(const JsonConfig& j) {
   DeepseekConfig c;
   const std::string& o = j.origin();
-  c.vocab_size = Positive(j, "vocab_size");
-  c.hidden_size = Positive(j, "hidden_size");
-  c.intermediate_size = Positive(j, "intermediate_size");
-  c.num_hidden_layers = Positive(j, "num_hidden_layers");
-  c.num_attention_heads = Positive(j, "num_attention_heads");
+  c.vocab_size = Bounded(j, "vocab_size", 1 << 24);
+  c.hidden_size = Bounded(j, "hidden_size", 1 << 20);
+  c.intermediate_size = Bounded(j, "intermediate_size", 1 << 22);
+  c.num_hidden_layers = Bounded(j, "num_hidden_layers", 1 << 12);
+  c.num_attention_heads = Bounded(j, "num_attention_heads", 1 << 12);
   c.q_lora_rank = j.Int("q_lora_rank", 0);
-  if (c.q_lora_rank < 0) throw Error(o, "q_lora_rank", "must be null or positive");
-  c.kv_lora_rank = Positive(j, "kv_lora_rank");
-  c.qk_nope_head_dim = Positive(j, "qk_nope_head_dim");
-  c.qk_rope_head_dim = Positive(j, "qk_rope_head_dim");
+  if (c.q_lora_rank < 0 || c.q_lora_rank > (1 << 20)) throw Error(o, "q_lora_rank", "must be null or a positive size up to 2^20");
+  c.kv_lora_rank = Bounded(j, "kv_lora_rank", 1 << 16);
+  c.qk_nope_head_dim = Bounded(j, "qk_nope_head_dim", 1 << 16);
+  c.qk_rope_head_dim = Bounded(j, "qk_rope_head_dim", 1 << 16);
   if (c.qk_rope_head_dim % 2 != 0) throw Error(o, "qk_rope_head_dim", "must be even (RoPE rotates pairs)");
-  c.v_head_dim = Positive(j, "v_head_dim");
+  c.v_head_dim = Bounded(j, "v_head_dim", 1 << 16);
   c.n_routed_experts = j.Int("n_routed_experts", 0);
   c.n_shared_experts = j.Int("n_shared_experts", 0);
-  if (c.n_routed_experts < 0 || c.n_shared_experts < 0) throw Error(o, "n_routed_experts", "negative expert count");
+  if (c.n_routed_experts < 0 || c.n_routed_experts > (1 << 16)) throw Error(o, "n_routed_experts", "must be in 0..65536");
+  if (c.n_shared_experts < 0 || c.n_shared_experts > (1 << 10)) throw Error(o, "n_shared_experts", "must be in 0..1024");
   if (c.n_routed_experts > 0) {
-    c.moe_intermediate_size = Positive(j, "moe_intermediate_size");
+    c.moe_intermediate_size = Bounded(j, "moe_intermediate_size", 1 << 22);
     c.num_experts_per_tok = Positive(j, "num_experts_per_tok");
     if (c.num_experts_per_tok > c.n_routed_experts)
       throw Error(o, "num_experts_per_tok", "exceeds n_routed_experts");
   }
   c.first_k_dense_replace = j.Int("first_k_dense_replace", 0);
+  if (c.first_k_dense_replace < 0) throw Error(o, "first_k_dense_replace", "must be >= 0");
   c.moe_layer_freq = j.Int("moe_layer_freq", 1);
   if (c.moe_layer_freq <= 0) throw Error(o, "moe_layer_freq", "must be positive");
   c.n_group = j.Int("n_group", 1);
@@ -54,10 +73,12 @@ DeepseekConfig DeepseekConfig::FromJson(const JsonConfig& j) {
   c.topk_method = j.String("topk_method", "greedy");
   c.scoring_func = j.String("scoring_func", "softmax");
   c.norm_topk_prob = j.Bool("norm_topk_prob", false);
-  c.routed_scaling_factor = j.Float("routed_scaling_factor", 1.0);
-  c.rms_norm_eps = j.Float("rms_norm_eps", 1e-6);
-  c.rope_theta = j.Float("rope_theta", 10000.0);
+  c.routed_scaling_factor = Finite(j, "routed_scaling_factor", 1.0);
+  c.rms_norm_eps = Finite(j, "rms_norm_eps", 1e-6);
+  c.rope_theta = Finite(j, "rope_theta", 10000.0);
   c.max_position_embeddings = j.Int("max_position_embeddings", 4096);
+  if (c.max_position_embeddings <= 0 || c.max_position_embeddings > (1ll << 32))
+    throw Error(o, "max_position_embeddings", "must be in 1..2^32");
   c.tie_word_embeddings = j.Bool("tie_word_embeddings", false);
   c.num_nextn_predict_layers = j.Int("num_nextn_predict_layers", 0);
   c.bos_token_id = TokenId(j, "bos_token_id");
@@ -86,13 +107,17 @@ DeepseekConfig DeepseekConfig::FromJson(const JsonConfig& j) {
     if (type != "yarn")
       throw Error(rs->origin(), "type", "unsupported rope_scaling type '" + type + "' (yarn)");
     c.yarn.enabled = true;
-    c.yarn.factor = rs->Float("factor");
+    c.yarn.factor = Finite(*rs, "factor", 0.0);
     if (c.yarn.factor < 1.0) throw Error(rs->origin(), "factor", "must be >= 1");
     c.yarn.original_max_position_embeddings = rs->Int("original_max_position_embeddings", 4096);
-    c.yarn.beta_fast = rs->Float("beta_fast", 32.0);
-    c.yarn.beta_slow = rs->Float("beta_slow", 1.0);
-    c.yarn.mscale = rs->Float("mscale", 1.0);
-    c.yarn.mscale_all_dim = rs->Float("mscale_all_dim", 0.0);
+    c.yarn.beta_fast = Finite(*rs, "beta_fast", 32.0);
+    c.yarn.beta_slow = Finite(*rs, "beta_slow", 1.0);
+    c.yarn.mscale = Finite(*rs, "mscale", 1.0);
+    c.yarn.mscale_all_dim = Finite(*rs, "mscale_all_dim", 0.0);
+    if (c.yarn.original_max_position_embeddings <= 0)
+      throw Error(rs->origin(), "original_max_position_embeddings", "must be positive");
+    if (!(c.yarn.beta_slow > 0 && c.yarn.beta_fast > c.yarn.beta_slow))
+      throw Error(rs->origin(), "beta_fast", "must exceed beta_slow, and both must be positive");
   }
   if (auto q = j.Object("quantization_config")) {
     std::string method = q->String("quant_method", "");
