@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "base/error.h"
+#include "tokenizer/unicode_additions.h"
 
 namespace dseek {
 namespace {
@@ -30,7 +31,7 @@ std::string EscapeLiteral(std::string_view text) {
 
 }  // namespace
 
-std::string TranslateOnigPattern(std::string_view p) {
+std::string TranslateOnigPattern(std::string_view p, bool unicode_additions) {
   std::string out;
   out.reserve(p.size() + 64);
   bool in_class = false;
@@ -48,6 +49,21 @@ std::string TranslateOnigPattern(std::string_view p) {
         out += in_class ? std::string(kHexDigit) : "[" + std::string(kHexDigit) + "]";
       } else if (e == 'H' && !in_class) {
         out += "[^" + std::string(kHexDigit) + "]";
+      } else if ((e == 'p' || e == 'P') && i + 1 < p.size() && p[i + 1] == '{' &&
+                 p.find('}', i + 1) != std::string_view::npos) {
+        size_t close = p.find('}', i + 1);
+        std::string_view name = p.substr(i + 2, close - i - 2);
+        std::string prop = std::string("\\") + e + "{" + std::string(name) + "}";
+        std::string_view extra = unicode_additions ? UnicodeAdditions(name) : "";
+        i = close;
+        if (extra.empty() || (in_class && e == 'P')) {
+          out += prop;  // a negated property inside a class cannot take additions
+        } else if (in_class) {
+          out += "\\p{" + std::string(name) + "}" + std::string(extra);
+        } else {
+          out += (e == 'P' ? "[^" : "[") + ("\\p{" + std::string(name) + "}") +
+                 std::string(extra) + "]";
+        }
       } else {
         out.push_back('\\');
         out.push_back(e);
@@ -107,16 +123,16 @@ struct Regex::Code {
   ~Code() { pcre2_code_free(code); }
 };
 
-Regex::Regex(std::string_view pattern, bool literal, const std::string& where,
-             const std::string& field)
-    : code_(std::make_unique<Code>()),
-      pcre_pattern_(literal ? EscapeLiteral(pattern) : TranslateOnigPattern(pattern)) {
+namespace {
+
+// Compiles `pcre` (JIT when possible) or throws naming the original pattern.
+void Compile(const std::string& pcre, std::string_view pattern, const std::string& where,
+             const std::string& field, pcre2_code** code, bool* jit) {
   int err = 0;
   PCRE2_SIZE offset = 0;
-  code_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre_pattern_.data()),
-                              pcre_pattern_.size(), PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE,
-                              &err, &offset, nullptr);
-  if (code_->code == nullptr) {
+  *code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre.data()), pcre.size(),
+                        PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE, &err, &offset, nullptr);
+  if (*code == nullptr) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof(msg));
     throw Error(where, field,
@@ -124,7 +140,23 @@ Regex::Regex(std::string_view pattern, bool literal, const std::string& where,
                     std::to_string(offset) + ": " + reinterpret_cast<char*>(msg));
   }
   // JIT is an optimisation only: without it pcre2_match interprets.
-  code_->jit = pcre2_jit_compile(code_->code, PCRE2_JIT_COMPLETE) == 0;
+  *jit = pcre2_jit_compile(*code, PCRE2_JIT_COMPLETE) == 0;
+}
+
+}  // namespace
+
+Regex::Regex(std::string_view pattern, bool literal, const std::string& where,
+             const std::string& field)
+    : code_(std::make_unique<Code>()),
+      pcre_pattern_(literal ? EscapeLiteral(pattern) : TranslateOnigPattern(pattern)) {
+  Compile(pcre_pattern_, pattern, where, field, &code_->code, &code_->jit);
+  // Classes with added ranges defeat some PCRE2 optimisations (about half
+  // the speed), so text without such code points uses the plain pattern.
+  std::string plain = literal ? pcre_pattern_ : TranslateOnigPattern(pattern, false);
+  if (plain != pcre_pattern_) {
+    plain_code_ = std::make_unique<Code>();
+    Compile(plain, pattern, where, field, &plain_code_->code, &plain_code_->jit);
+  }
 }
 
 Regex::~Regex() = default;
@@ -134,6 +166,7 @@ Regex& Regex::operator=(Regex&&) noexcept = default;
 bool Regex::Next(std::string_view subject, size_t* pos, uint32_t* options,
                  RegexScratch* scratch, Span* match) const {
   RegexScratch::State& st = *scratch->state_;
+  const Code& code = plain_code_ && !scratch->unicode_additions ? *plain_code_ : *code_;
   // PCRE2 wants a non-null pointer even for an empty subject.
   auto* s = reinterpret_cast<PCRE2_SPTR>(subject.empty() ? "" : subject.data());
   const size_t len = subject.size();
@@ -141,14 +174,14 @@ bool Regex::Next(std::string_view subject, size_t* pos, uint32_t* options,
     int rc;
     // pcre2_jit_match ignores PCRE2_ANCHORED, so the retry after an empty
     // match goes through pcre2_match.
-    if (code_->jit && *options == 0) {
-      rc = pcre2_jit_match(code_->code, s, len, *pos, 0, st.match, st.context);
+    if (code.jit && *options == 0) {
+      rc = pcre2_jit_match(code.code, s, len, *pos, 0, st.match, st.context);
       if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-        rc = pcre2_match(code_->code, s, len, *pos, PCRE2_NO_JIT | PCRE2_NO_UTF_CHECK, st.match,
+        rc = pcre2_match(code.code, s, len, *pos, PCRE2_NO_JIT | PCRE2_NO_UTF_CHECK, st.match,
                          st.context);
       }
     } else {
-      rc = pcre2_match(code_->code, s, len, *pos, *options | PCRE2_NO_UTF_CHECK, st.match,
+      rc = pcre2_match(code.code, s, len, *pos, *options | PCRE2_NO_UTF_CHECK, st.match,
                        st.context);
     }
     if (rc == PCRE2_ERROR_NOMATCH) {

@@ -9,7 +9,9 @@
 //    (no nested classes there); only U+180E is affected.
 //  - `\h` / `\H` are Oniguruma's hex digit classes, not horizontal space.
 //  - `^` / `$` match at line boundaries (Ruby syntax), hence PCRE2_MULTILINE.
-// Unicode property tables are PCRE2's (Unicode 14 for PCRE2 10.42).
+//  - `\p{X}` for a general category X also matches the code points that
+//    Unicode 15.0-17.0 added to X (unicode_additions.h), since PCRE2 10.42
+//    knows Unicode 14.0 only; `\P{X}` inside a class is left as it is.
 //
 // A Regex is immutable after construction and may be shared by threads; each
 // thread passes its own RegexScratch.
@@ -31,6 +33,11 @@ using Span = std::pair<uint32_t, uint32_t>;
 class RegexScratch {
  public:
   RegexScratch();
+
+  // False when the subject is known to hold no code point from
+  // unicode_additions.h: matching may then use the plain PCRE2 classes.
+  bool unicode_additions = true;
+
   ~RegexScratch();
   RegexScratch(const RegexScratch&) = delete;
   RegexScratch& operator=(const RegexScratch&) = delete;
@@ -69,10 +76,12 @@ class Regex {
  private:
   struct Code;
   std::unique_ptr<Code> code_;
+  std::unique_ptr<Code> plain_code_;  // without additions; null when identical
   std::string pcre_pattern_;
 };
 
 // The Oniguruma-to-PCRE2 rewrite described above; exposed for tests.
-std::string TranslateOnigPattern(std::string_view pattern);
+// `unicode_additions`: extend \p{X} with unicode_additions.h.
+std::string TranslateOnigPattern(std::string_view pattern, bool unicode_additions = true);
 
 }  // namespace dseek

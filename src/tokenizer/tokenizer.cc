@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "tokenizer/tokenizer_impl.h"
+#include "tokenizer/unicode_additions.h"
 #include "tokenizer/utf8.h"
 
 namespace dseek {
@@ -37,6 +38,7 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special) 
   if (add_special) ids = im.prefix_ids;
 
   PreTokenizeScratch scratch;
+  scratch.regex.unicode_additions = HasUnicodeAdditions(text);
   std::vector<TextSegment> segments;
   im.matcher->Split(text, &scratch.regex, &segments);
   auto encode_piece = [&](std::string_view piece) { im.model->EncodePiece(piece, &ids); };
