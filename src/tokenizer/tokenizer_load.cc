@@ -241,36 +241,37 @@ Tokenizer Tokenizer::FromJsonText(std::string_view tokenizer_json, std::string_v
   return Tokenizer(BuildImpl(tokenizer_json, where, config_json, where + " (tokenizer_config)"));
 }
 
+namespace {
+
+// A config file that exists must not be empty: empty text means "no config".
+std::string ReadConfig(const std::string& path) {
+  std::string cfg = ReadTextFile(path);
+  if (cfg.empty()) throw Error(path, "", "empty file");
+  return cfg;
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::FromFile(const std::string& tokenizer_json,
                               const std::optional<std::string>& tokenizer_config_json) {
   MappedFile tj(tokenizer_json);
   std::string_view tj_text(reinterpret_cast<const char*>(tj.data()), tj.size());
-  std::string cfg;
-  if (tokenizer_config_json) {
-    cfg = ReadTextFile(*tokenizer_config_json);
-    // An empty config would otherwise read as "no config".
-    if (cfg.empty()) throw Error(*tokenizer_config_json, "", "empty file");
-  }
+  std::string cfg = tokenizer_config_json ? ReadConfig(*tokenizer_config_json) : "";
   return Tokenizer(
       BuildImpl(tj_text, tokenizer_json, cfg, tokenizer_config_json.value_or("")));
 }
 
 Tokenizer Tokenizer::FromDir(const std::string& dir) {
   namespace fs = std::filesystem;
-  fs::path d(dir);
-  fs::path tj = d / "tokenizer.json";
-  fs::path cfg = d / "tokenizer_config.json";
-  MappedFile tj_file(tj.string());
+  const std::string tj = (fs::path(dir) / "tokenizer.json").string();
+  const std::string cfg = (fs::path(dir) / "tokenizer_config.json").string();
+  const std::string jinja = (fs::path(dir) / "chat_template.jinja").string();
+  MappedFile tj_file(tj);
   std::string_view tj_text(reinterpret_cast<const char*>(tj_file.data()), tj_file.size());
-  std::string cfg_text;
-  if (fs::exists(cfg)) {
-    cfg_text = ReadTextFile(cfg.string());
-    if (cfg_text.empty()) throw Error(cfg.string(), "", "empty file");
-  }
-  auto impl = BuildImpl(tj_text, tj.string(), cfg_text, cfg.string());
+  std::string cfg_text = fs::exists(cfg) ? ReadConfig(cfg) : "";
+  auto impl = BuildImpl(tj_text, tj, cfg_text, cfg);
   // Newer transformers save the template next to the config instead.
-  fs::path jinja = d / "chat_template.jinja";
-  if (fs::exists(jinja)) impl->chat_template = ReadTextFile(jinja.string());
+  if (fs::exists(jinja)) impl->chat_template = ReadTextFile(jinja);
   return Tokenizer(std::move(impl));
 }
 

@@ -1,8 +1,10 @@
 // Every golden row of tests/data/tokenizer/deepseek-v3 (see its README.md for
 // provenance): encode, decode, the encode half of the chat cases, and the
 // regex-engine divergence rows.
+#include <atomic>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -135,6 +137,29 @@ TEST_F(DeepSeekV3Fixtures, SkipSpecialOnDecode) {
 
 TEST_F(DeepSeekV3Fixtures, UnknownIdsAreSkipped) {
   EXPECT_EQ(tok_->Decode({19923, -5, 128815, 129279, 2058}), "Hello world");
+}
+
+// One tokenizer, several threads: the shared BPE cache must stay coherent.
+TEST_F(DeepSeekV3Fixtures, ConcurrentEncode) {
+  auto rows = ReadJsonl("encode_cases.jsonl");
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 20; ++rep) {
+        for (size_t i = t; i < rows.size() + t; ++i) {
+          const auto& row = rows[i % rows.size()];
+          auto want = row["ids"].get<std::vector<int32_t>>();
+          if (tok_->Encode(row["text"].get<std::string>(), row["add_special_tokens"].get<bool>()) !=
+              want) {
+            ++wrong;
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(DeepSeekV3Fixtures, CopiesShareState) {
