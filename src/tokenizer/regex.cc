@@ -103,16 +103,10 @@ struct RegexScratch::State {
 RegexScratch::RegexScratch() : state_(std::make_unique<State>()) {
   state_->match = pcre2_match_data_create(1, nullptr);
   state_->context = pcre2_match_context_create(nullptr);
-  // Long whitespace or letter runs backtrack deeply; the default 32 KiB JIT
-  // stack is too small for them.
-  state_->jit_stack = pcre2_jit_stack_create(64 * 1024, 8 * 1024 * 1024, nullptr);
-  if (state_->jit_stack != nullptr) {
-    pcre2_jit_stack_assign(state_->context, nullptr, state_->jit_stack);
-  }
 }
 
 RegexScratch::~RegexScratch() {
-  pcre2_jit_stack_free(state_->jit_stack);
+  if (state_->jit_stack != nullptr) pcre2_jit_stack_free(state_->jit_stack);
   pcre2_match_context_free(state_->context);
   pcre2_match_data_free(state_->match);
 }
@@ -176,6 +170,15 @@ bool Regex::Next(std::string_view subject, size_t* pos, uint32_t* options,
     // match goes through pcre2_match.
     if (code.jit && *options == 0) {
       rc = pcre2_jit_match(code.code, s, len, *pos, 0, st.match, st.context);
+      if (rc == PCRE2_ERROR_JIT_STACKLIMIT && st.jit_stack == nullptr) {
+        // Long runs backtrack deeply and outgrow the default 32 KiB JIT
+        // stack; a big one is made only then, as it costs a mapping.
+        st.jit_stack = pcre2_jit_stack_create(64 * 1024, 8 * 1024 * 1024, nullptr);
+        if (st.jit_stack != nullptr) {
+          pcre2_jit_stack_assign(st.context, nullptr, st.jit_stack);
+          rc = pcre2_jit_match(code.code, s, len, *pos, 0, st.match, st.context);
+        }
+      }
       if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
         rc = pcre2_match(code.code, s, len, *pos, PCRE2_NO_JIT | PCRE2_NO_UTF_CHECK, st.match,
                          st.context);
