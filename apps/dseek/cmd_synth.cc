@@ -17,13 +17,14 @@ void AddSynth(CLI::App& app, Action& action) {
   auto threads = std::make_shared<int>(0);
   auto shard_mb = std::make_shared<int64_t>(4096);
   CLI::App* cmd = app.add_subcommand("synth", "Write a random-weight checkpoint (for tests and benchmarks)");
-  cmd->add_option("--config", a->config, "Preset (deepseek-v2-lite, deepseek-v3, deepseek-small) or config.json")
+  cmd->add_option("--config", a->config, "Preset (deepseek-v2-lite, deepseek-v3, deepseek-small, deepseek-demo) or config.json")
       ->required();
   cmd->add_option("--dtype", a->dtype, "Weight type: bf16 or fp8 (128x128 block scales)")
       ->check(CLI::IsMember({"bf16", "fp8"}));
   cmd->add_option("--seed", a->seed, "Random seed");
   cmd->add_option("--layers", a->layers, "Keep only the first N layers")->check(CLI::PositiveNumber);
   cmd->add_option("--out", a->out_dir, "Output folder")->required();
+  cmd->add_option("--tokenizer", a->tokenizer_dir, "Copy tokenizer.json and tokenizer_config.json from this folder");
   cmd->add_option("--shard-mb", *shard_mb, "Largest shard size in MiB")->check(CLI::PositiveNumber);
   cmd->add_option("-t,--threads", *threads, "Threads (default: all cores)");
   cmd->callback([a, threads, shard_mb, &action] {

@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
   dseek::cli::AddLogits(app, action);
   dseek::cli::AddGenerate(app, action);
   dseek::cli::AddSynth(app, action);
+  dseek::cli::AddTokenize(app, action);
+  dseek::cli::AddRenderTemplate(app, action);
+  dseek::cli::AddRun(app, action);
+  dseek::cli::AddChat(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -134,13 +134,32 @@ const char* kPresetSmall = R"({
   "bos_token_id": 0, "eos_token_id": 1, "tie_word_embeddings": false, "torch_dtype": "bfloat16"
 })";
 
+// The vocabulary of the real DeepSeek-V3 tokenizer on a small body: the
+// default model of `make demo` and the chat tests (random weights).
+const char* kPresetDemo = R"({
+  "architectures": ["DeepseekV3ForCausalLM"], "model_type": "deepseek_v3",
+  "vocab_size": 129280, "hidden_size": 256, "intermediate_size": 512, "moe_intermediate_size": 128,
+  "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
+  "q_lora_rank": 128, "kv_lora_rank": 128, "qk_nope_head_dim": 32, "qk_rope_head_dim": 32, "v_head_dim": 32,
+  "n_routed_experts": 16, "n_shared_experts": 1, "num_experts_per_tok": 4, "first_k_dense_replace": 1,
+  "moe_layer_freq": 1, "n_group": 4, "topk_group": 2, "topk_method": "noaux_tc", "scoring_func": "sigmoid",
+  "norm_topk_prob": true, "routed_scaling_factor": 2.5, "num_nextn_predict_layers": 0,
+  "hidden_act": "silu", "attention_bias": false, "rms_norm_eps": 1e-06,
+  "rope_theta": 10000, "max_position_embeddings": 163840,
+  "rope_scaling": {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096, "beta_fast": 32,
+                   "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 1.0},
+  "bos_token_id": 0, "eos_token_id": 1, "tie_word_embeddings": false, "torch_dtype": "bfloat16"
+})";
+
 }  // namespace
 
 std::string PresetConfig(const std::string& name) {
   if (name == "deepseek-v2-lite") return kPresetV2Lite;
   if (name == "deepseek-v3") return kPresetV3;
   if (name == "deepseek-small") return kPresetSmall;
-  throw Error("", "--config", "unknown preset '" + name + "' (deepseek-v2-lite, deepseek-v3, deepseek-small, or a config.json path)");
+  if (name == "deepseek-demo") return kPresetDemo;
+  throw Error("", "--config", "unknown preset '" + name +
+                                  "' (deepseek-v2-lite, deepseek-v3, deepseek-small, deepseek-demo, or a config.json path)");
 }
 
 int64_t WriteSyntheticCheckpoint(const SynthOptions& opt, Backend& backend,
@@ -154,6 +173,7 @@ int64_t WriteSyntheticCheckpoint(const SynthOptions& opt, Backend& backend,
     if (j.value("first_k_dense_replace", 0) > opt.layers) j["first_k_dense_replace"] = opt.layers;
   }
   j["num_nextn_predict_layers"] = 0;  // MTP layers are not generated
+  j["dseek_synthetic"] = true;        // so front ends can say the weights are random
   const bool fp8 = opt.dtype == "fp8";
   if (fp8) {
     j["quantization_config"] = {{"activation_scheme", "dynamic"}, {"fmt", "e4m3"}, {"quant_method", "fp8"},
@@ -287,6 +307,16 @@ int64_t WriteSyntheticCheckpoint(const SynthOptions& opt, Backend& backend,
     std::string path = (fs::path(opt.out_dir) / fname).string();
     WriteSafetensors(path, entries, {{"format", "pt"}});
     written += static_cast<int64_t>(fs::file_size(path));
+  }
+  if (!opt.tokenizer_dir.empty()) {
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "generation_config.json"}) {
+      fs::path src = fs::path(opt.tokenizer_dir) / f;
+      if (!fs::exists(src)) {
+        if (std::string(f) == "tokenizer.json") throw Error(opt.tokenizer_dir, f, "no tokenizer.json to copy");
+        continue;
+      }
+      fs::copy_file(src, fs::path(opt.out_dir) / f, fs::copy_options::overwrite_existing);
+    }
   }
   if (n_shards > 1) {
     int64_t total_size = 0;

@@ -13,12 +13,13 @@
 namespace dseek {
 
 struct SynthOptions {
-  std::string config;       // a preset name (deepseek-v2-lite, deepseek-v3, tiny) or a config.json path
+  std::string config;       // a preset name (deepseek-v2-lite, deepseek-v3, deepseek-small, deepseek-demo) or a config.json path
   std::string dtype = "bf16";  // bf16 | fp8
   uint64_t seed = 0;
   int64_t layers = 0;       // 0: as the config says
   int64_t shard_bytes = 4ll << 30;
   std::string out_dir;
+  std::string tokenizer_dir;  // copied beside the weights when set
 };
 
 // Returns the bytes written. progress(done_bytes, total_bytes) is optional.
