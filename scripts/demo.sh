@@ -1,14 +1,15 @@
 #!/bin/sh
-# `make demo`: builds a small random-weight DeepSeek-V3-style model once (its
-# weights are random, so its "text" is noise: this shows the engine running,
-# not a trained model), prints what it is, then generates greedily from it.
+# `make demo`: makes the bundled default model once — the real DeepSeek-V3
+# tokenizer and chat template on a small DeepSeek-V3-shaped body with random
+# weights (no trained weights can be downloaded here, so its replies are
+# noise) — shows what it is, then starts `dseek chat` on it.
 set -e
 BUILD="${1:-build}"
-MODEL="$BUILD/models/deepseek-small-fp8"
-if [ ! -f "$MODEL/config.json" ]; then
-  "$BUILD/dseek" synth --config deepseek-small --dtype fp8 --seed 1 --out "$MODEL"
+MODEL="$BUILD/models/deepseek-demo"
+if [ ! -f "$MODEL/model.safetensors" ]; then
+  "$BUILD/dseek" synth --config deepseek-demo --dtype bf16 --seed 1 --out "$MODEL" \
+    --tokenizer assets/tokenizers/deepseek-v3
 fi
-echo "== dseek info (random weights: a generated model, not a trained one) =="
 "$BUILD/dseek" info "$MODEL"
-echo "== dseek generate --greedy (prompt ids 1,2,3) =="
-"$BUILD/dseek" generate "$MODEL" --ids 1,2,3 -n 16 --greedy --verbose
+echo
+exec "$BUILD/dseek" chat "$MODEL" -n 64
