@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "model/deepseek_v2.h"
+#include "model/llama.h"
 
 namespace dseek {
 namespace {
@@ -19,6 +20,8 @@ const std::map<std::string, ArchEntry>& Registry() {
   static const std::map<std::string, ArchEntry> kRegistry = {
       {"DeepseekV2ForCausalLM", {LoadDeepseekV2, DeepseekV2Facts}},
       {"DeepseekV3ForCausalLM", {LoadDeepseekV2, DeepseekV2Facts}},
+      {"LlamaForCausalLM", {LoadLlama, LlamaFacts}},
+      {"Qwen2ForCausalLM", {LoadQwen2, Qwen2Facts}},
   };
   return kRegistry;
 }

@@ -12,6 +12,7 @@
 #include "format/json_config.h"
 #include "format/safetensors.h"
 #include "model/deepseek_config.h"
+#include "model/dense_gqa_model.h"
 #include "model/registry.h"
 
 namespace dseek {
@@ -61,6 +62,32 @@ std::vector<Spec> DeepseekSpecs(const DeepseekConfig& c) {
     if (c.topk_method == "noaux_tc") s.push_back({p + "mlp.gate.e_score_correction_bias", {c.n_routed_experts}, Kind::kBias});
     for (int64_t e = 0; e < c.n_routed_experts; ++e) mlp(p + "mlp.experts." + std::to_string(e) + ".", c.moe_intermediate_size);
     if (c.n_shared_experts > 0) mlp(p + "mlp.shared_experts.", c.n_shared_experts * c.moe_intermediate_size);
+  }
+  s.push_back({"model.norm.weight", {D}, Kind::kNorm});
+  if (!c.tie_word_embeddings) s.push_back({"lm_head.weight", {c.vocab_size, D}, Kind::kLinear});
+  return s;
+}
+
+// Every tensor of a Llama / Qwen2 checkpoint, in HF order.
+std::vector<Spec> DenseGqaSpecs(const JsonConfig& j, bool qkv_bias) {
+  DenseGqaConfig c = DenseGqaConfig::FromJson(j);
+  std::vector<Spec> s;
+  const int64_t D = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads, hd = c.head_dim;
+  s.push_back({"model.embed_tokens.weight", {c.vocab_size, D}, Kind::kEmbed});
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    s.push_back({p + "input_layernorm.weight", {D}, Kind::kNorm});
+    s.push_back({p + "self_attn.q_proj.weight", {H * hd, D}, Kind::kLinear});
+    if (qkv_bias) s.push_back({p + "self_attn.q_proj.bias", {H * hd}, Kind::kBias});
+    s.push_back({p + "self_attn.k_proj.weight", {KV * hd, D}, Kind::kLinear});
+    if (qkv_bias) s.push_back({p + "self_attn.k_proj.bias", {KV * hd}, Kind::kBias});
+    s.push_back({p + "self_attn.v_proj.weight", {KV * hd, D}, Kind::kLinear});
+    if (qkv_bias) s.push_back({p + "self_attn.v_proj.bias", {KV * hd}, Kind::kBias});
+    s.push_back({p + "self_attn.o_proj.weight", {D, H * hd}, Kind::kLinear});
+    s.push_back({p + "post_attention_layernorm.weight", {D}, Kind::kNorm});
+    s.push_back({p + "mlp.gate_proj.weight", {c.intermediate_size, D}, Kind::kLinear});
+    s.push_back({p + "mlp.up_proj.weight", {c.intermediate_size, D}, Kind::kLinear});
+    s.push_back({p + "mlp.down_proj.weight", {D, c.intermediate_size}, Kind::kLinear});
   }
   s.push_back({"model.norm.weight", {D}, Kind::kNorm});
   if (!c.tie_word_embeddings) s.push_back({"lm_head.weight", {c.vocab_size, D}, Kind::kLinear});
@@ -151,6 +178,35 @@ const char* kPresetDemo = R"({
   "bos_token_id": 0, "eos_token_id": 1, "tie_word_embeddings": false, "torch_dtype": "bfloat16"
 })";
 
+// R1-Distill-Qwen-1.5B's shape (Qwen2.5-Math-1.5B body).
+const char* kPresetQwen15b = R"({
+  "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
+  "vocab_size": 151936, "hidden_size": 1536, "intermediate_size": 8960, "num_hidden_layers": 28,
+  "num_attention_heads": 12, "num_key_value_heads": 2, "max_position_embeddings": 131072,
+  "rms_norm_eps": 1e-06, "rope_theta": 10000, "tie_word_embeddings": false, "use_sliding_window": false,
+  "sliding_window": 4096, "hidden_act": "silu", "bos_token_id": 151643, "eos_token_id": 151643,
+  "torch_dtype": "bfloat16"
+})";
+
+// Small Qwen2 and Llama shapes for parity tests (GQA 2:1, biases, Llama 3 rope scaling).
+const char* kPresetQwen2Tiny = R"({
+  "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
+  "vocab_size": 384, "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
+  "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 2048,
+  "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "tie_word_embeddings": false, "use_sliding_window": false,
+  "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "bfloat16"
+})";
+
+const char* kPresetLlamaTiny = R"({
+  "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+  "vocab_size": 384, "hidden_size": 128, "intermediate_size": 320, "num_hidden_layers": 2,
+  "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 131072,
+  "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "tie_word_embeddings": true, "attention_bias": false,
+  "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                   "original_max_position_embeddings": 64, "rope_type": "llama3"},
+  "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "bfloat16"
+})";
+
 }  // namespace
 
 std::string PresetConfig(const std::string& name) {
@@ -158,8 +214,11 @@ std::string PresetConfig(const std::string& name) {
   if (name == "deepseek-v3") return kPresetV3;
   if (name == "deepseek-small") return kPresetSmall;
   if (name == "deepseek-demo") return kPresetDemo;
+  if (name == "r1-distill-qwen-1.5b") return kPresetQwen15b;
+  if (name == "qwen2-tiny") return kPresetQwen2Tiny;
+  if (name == "llama-tiny") return kPresetLlamaTiny;
   throw Error("", "--config", "unknown preset '" + name +
-                                  "' (deepseek-v2-lite, deepseek-v3, deepseek-small, deepseek-demo, or a config.json path)");
+                                  "' (deepseek-v2-lite, deepseek-v3, deepseek-small, deepseek-demo, r1-distill-qwen-1.5b, qwen2-tiny, llama-tiny, or a config.json path)");
 }
 
 int64_t WriteSyntheticCheckpoint(const SynthOptions& opt, Backend& backend,
@@ -170,9 +229,11 @@ int64_t WriteSyntheticCheckpoint(const SynthOptions& opt, Backend& backend,
   Json j = parsed.data();
   if (opt.layers > 0) {
     j["num_hidden_layers"] = opt.layers;
-    if (j.value("first_k_dense_replace", 0) > opt.layers) j["first_k_dense_replace"] = opt.layers;
+    if (j.contains("first_k_dense_replace") && j["first_k_dense_replace"].is_number_integer() &&
+        j["first_k_dense_replace"].get<int64_t>() > opt.layers)
+      j["first_k_dense_replace"] = opt.layers;
   }
-  j["num_nextn_predict_layers"] = 0;  // MTP layers are not generated
+  if (j.contains("num_nextn_predict_layers")) j["num_nextn_predict_layers"] = 0;  // MTP layers are not generated
   j["dseek_synthetic"] = true;        // so front ends can say the weights are random
   const bool fp8 = opt.dtype == "fp8";
   if (fp8) {
@@ -182,10 +243,15 @@ int64_t WriteSyntheticCheckpoint(const SynthOptions& opt, Backend& backend,
     j.erase("quantization_config");
   }
   JsonConfig final_cfg = JsonConfig::FromString(j.dump(), opt.config);
-  ArchitectureOf(final_cfg);
+  const std::string arch = ArchitectureOf(final_cfg);
   FactsFromConfig(final_cfg);  // rejects unsupported architectures and values
-  DeepseekConfig c = DeepseekConfig::FromJson(final_cfg);
-  std::vector<Spec> specs = DeepseekSpecs(c);
+  std::vector<Spec> specs;
+  if (arch == "LlamaForCausalLM" || arch == "Qwen2ForCausalLM") {
+    if (fp8) throw Error("", "--dtype", "fp8 checkpoints are a DeepSeek-V3 format; use bf16 for " + arch);
+    specs = DenseGqaSpecs(final_cfg, arch == "Qwen2ForCausalLM" || j.value("attention_bias", false));
+  } else {
+    specs = DeepseekSpecs(DeepseekConfig::FromJson(final_cfg));
+  }
 
   fs::create_directories(opt.out_dir);
   {

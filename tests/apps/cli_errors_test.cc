@@ -178,7 +178,7 @@ TEST_F(CliErrors, ConfigErrorsNameTheField) {
     const char* detail;
   };
   const Case cases[] = {
-      {"architectures", {"LlamaForCausalLM"}, "LlamaForCausalLM"},
+      {"architectures", {"MixtralForCausalLM"}, "MixtralForCausalLM"},
       {"topk_method", "foo", "'foo'"},
       {"hidden_act", "gelu", "'gelu'"},
       {"kv_lora_rank", nullptr, "missing"},

@@ -303,10 +303,10 @@ TEST_F(ModelInputErrors, ConfigFieldOfWrongTypeOrRange) {
 
 TEST_F(ModelInputErrors, UnsupportedArchitecture) {
   Use("tiny-v2lite");
-  EditConfig([](Json& j) { j["architectures"] = {"LlamaForCausalLM"}; });
+  EditConfig([](Json& j) { j["architectures"] = {"MixtralForCausalLM"}; });
   Error e = LoadBroken();
   EXPECT_EQ(e.field(), "architectures");
-  EXPECT_THAT(e.what(), AllOf(HasSubstr("config.json"), HasSubstr("architectures"), HasSubstr("LlamaForCausalLM"),
+  EXPECT_THAT(e.what(), AllOf(HasSubstr("config.json"), HasSubstr("architectures"), HasSubstr("MixtralForCausalLM"),
                               HasSubstr("DeepseekV3ForCausalLM")));
   // FactsFromConfig (dseek info) goes through the same registry.
   e = ExpectError([&] { FactsFromConfig(JsonConfig::FromFile(File("config.json"))); });
@@ -379,8 +379,6 @@ TEST_F(ModelInputErrors, NestedConfigErrorsNameTheParentObject) {
 // hours of looping; the config reader now rejects them by name.
 
 TEST_F(ModelInputErrors, YarnOriginalContextMustBePositive) {
-  GTEST_SKIP() << "product bug: deepseek_config.cc does not check rope_scaling.original_max_position_embeddings > 0; "
-                  "with -7 the model loads and `dseek logits` exits 0 with every logit NaN";
   for (int64_t v : {0, -7}) {
     SCOPED_TRACE(v);
     TempDir d;
@@ -395,8 +393,6 @@ TEST_F(ModelInputErrors, YarnOriginalContextMustBePositive) {
 }
 
 TEST_F(ModelInputErrors, MaxPositionEmbeddingsMustBePositive) {
-  GTEST_SKIP() << "product bug: deepseek_config.cc reads max_position_embeddings without a range check; "
-                  "-5 loads and `dseek info` prints a negative context and KV size";
   Use("tiny-v2lite");
   EditConfig([](Json& j) { j["max_position_embeddings"] = -5; });
   Error e = LoadBroken();
@@ -404,10 +400,6 @@ TEST_F(ModelInputErrors, MaxPositionEmbeddingsMustBePositive) {
 }
 
 TEST_F(ModelInputErrors, ImplausiblyLargeSizesAreRejectedByName) {
-  GTEST_SKIP() << "product bug: no upper bound on config sizes. qk_rope_head_dim = 2^36 makes RopeTable allocate "
-                  "before any weight is checked (CLI: 'error: out of memory', no file or field); "
-                  "num_hidden_layers = 3e12 makes `dseek info` loop for hours; hidden_size = 4e18 overflows "
-                  "int64 in FactsOf (negative parameter counts)";
   struct Case {
     const char* field;
     int64_t value;

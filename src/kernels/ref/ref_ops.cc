@@ -77,4 +77,16 @@ void RopeInterleaved(float* x, const float* cos, const float* sin, size_t n_pair
   }
 }
 
+void RopeHalves(float* x, const float* cos, const float* sin, size_t n_pairs) {
+  for (size_t i = 0; i < n_pairs; ++i) {
+    float a = x[i], b = x[i + n_pairs];
+    x[i] = a * cos[i] - b * sin[i];
+    x[i + n_pairs] = a * sin[i] + b * cos[i];
+  }
+}
+
+void AddBias(float* x, const float* bias, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] += bias[i];
+}
+
 }  // namespace dseek::ref

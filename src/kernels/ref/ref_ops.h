@@ -24,5 +24,10 @@ void SiluMul(const float* gate, const float* up, size_t n, float* out);
 // Rotates interleaved pairs (x[2i], x[2i+1]) by angles with the given cos/sin
 // (n_pairs entries each), in place.
 void RopeInterleaved(float* x, const float* cos, const float* sin, size_t n_pairs);
+// Rotates split halves (x[i], x[i + n_pairs]) in place: HF's rotate_half
+// (GPT-NeoX style), used by Llama and Qwen2 checkpoints.
+void RopeHalves(float* x, const float* cos, const float* sin, size_t n_pairs);
+// out[i] += bias[i]
+void AddBias(float* x, const float* bias, size_t n);
 
 }  // namespace dseek::ref

@@ -24,6 +24,25 @@ RopeTable::RopeTable(const RopeParams& p) {
   std::vector<float> freq(half);
   for (int64_t i = 0; i < half; ++i)
     freq[i] = 1.0f / std::pow(static_cast<float>(p.theta), static_cast<float>(2 * i) / static_cast<float>(p.dim));
+  if (p.llama3) {
+    // Long wavelengths are slowed by `factor`, short ones kept, a smooth blend between.
+    const double low_wavelen = p.original_max_position / p.low_freq_factor;
+    const double high_wavelen = p.original_max_position / p.high_freq_factor;
+    for (int64_t i = 0; i < half; ++i) {
+      const double f = freq[i], wavelen = 2.0 * M_PI / f;
+      double out;
+      if (wavelen < high_wavelen) {
+        out = f;
+      } else if (wavelen > low_wavelen) {
+        out = f / p.factor;
+      } else {
+        double smooth = (p.original_max_position / wavelen - p.low_freq_factor) / (p.high_freq_factor - p.low_freq_factor);
+        out = (1.0 - smooth) * f / p.factor + smooth * f;
+      }
+      inv_freq_[i] = static_cast<float>(out);
+    }
+    return;
+  }
   if (!p.yarn) {
     inv_freq_ = freq;
     return;

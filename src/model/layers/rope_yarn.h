@@ -18,6 +18,11 @@ struct RopeParams {
   double beta_slow = 1.0;
   double mscale = 1.0;
   double mscale_all_dim = 0.0;
+  // Llama 3 frequency-dependent scaling (rope_type "llama3"); factor and
+  // original_max_position are shared with YaRN's fields.
+  bool llama3 = false;
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
 };
 
 // 0.1 * mscale * ln(scale) + 1 for scale > 1, else 1.
