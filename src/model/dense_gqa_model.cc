@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "model/batch_plan.h"
 #include "kernels/ref/ref_ops.h"
 #include "kernels/simd/vec_ops.h"
 #include "model/layers/dense_mlp.h"
@@ -70,32 +71,32 @@ class DenseGqaModel final : public Model {
     return std::make_unique<KvCache>(c_.num_hidden_layers, 2 * c_.num_key_value_heads * c_.head_dim, capacity);
   }
 
-  void Forward(const int32_t* tokens, size_t n, KvCache& cache, float* logits, bool all_logits) override {
-    if (n == 0) throw Error("", "tokens", "empty input");
+  void ForwardBatch(std::span<const BatchSeq> batch) override {
+    plan_.Build(batch, c_.vocab_size, c_.vocab_size);
+    const size_t n = plan_.n();
     const int64_t D = c_.hidden_size;
     const float eps = static_cast<float>(c_.rms_norm_eps);
     Grow(h_, n * D);
     Grow(xn_, n * D);
     Grow(tmp_, n * D);
-    for (size_t t = 0; t < n; ++t) {
-      if (tokens[t] < 0 || tokens[t] >= c_.vocab_size)
-        throw Error("", "token id", std::to_string(tokens[t]) + " is outside the vocabulary (0.." +
-                                        std::to_string(c_.vocab_size - 1) + ")");
-      simd::WidenRow(embed_, tokens[t], h_.data() + t * D);
-    }
+    for (size_t t = 0; t < n; ++t) simd::WidenRow(embed_, plan_.tokens[t], h_.data() + t * D);
     for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
       const Layer& L = layers_[l];
       for (size_t t = 0; t < n; ++t) ref::RmsNorm(h_.data() + t * D, L.attn_norm, D, eps, xn_.data() + t * D);
-      GqaAttention(be_, dims_, L.attn, rope_, l, cache, xn_.data(), n, tmp_.data(), attn_s_);
+      GqaAttention(be_, dims_, L.attn, rope_, l, plan_.spans, xn_.data(), n, tmp_.data(), attn_s_);
       for (size_t i = 0; i < n * D; ++i) h_[i] += tmp_[i];
       for (size_t t = 0; t < n; ++t) ref::RmsNorm(h_.data() + t * D, L.ffn_norm, D, eps, xn_.data() + t * D);
       DenseMlp(be_, L.mlp, xn_.data(), n, tmp_.data(), mlp_s_);
       for (size_t i = 0; i < n * D; ++i) h_[i] += tmp_[i];
     }
-    cache.Advance(static_cast<int64_t>(n));
-    const size_t first = all_logits ? 0 : n - 1;
-    for (size_t t = first; t < n; ++t) ref::RmsNorm(h_.data() + t * D, final_norm_, D, eps, xn_.data() + (t - first) * D);
-    be_.MatMul(lm_head_, xn_.data(), n - first, logits);
+    for (const SeqSpan& sp : plan_.spans) sp.cache->Advance(static_cast<int64_t>(sp.n));
+    const size_t rows = plan_.logit_rows.size();
+    for (size_t r = 0; r < rows; ++r)
+      ref::RmsNorm(h_.data() + plan_.logit_rows[r] * D, final_norm_, D, eps, xn_.data() + r * D);
+    Grow(logits_, rows * c_.vocab_size);
+    be_.MatMul(lm_head_, xn_.data(), rows, logits_.data());
+    for (size_t r = 0; r < rows; ++r)
+      std::copy_n(logits_.data() + r * c_.vocab_size, c_.vocab_size, plan_.logit_dest[r]);
   }
 
  private:
@@ -112,7 +113,8 @@ class DenseGqaModel final : public Model {
   Matrix embed_, lm_head_;
   const float* final_norm_ = nullptr;
   std::vector<Layer> layers_;
-  std::vector<float> h_, xn_, tmp_;
+  std::vector<float> h_, xn_, tmp_, logits_;
+  BatchPlan plan_;
   GqaScratch attn_s_;
   MlpScratch mlp_s_;
 };

@@ -39,4 +39,12 @@ class KvCache {
   std::vector<std::vector<float>> layers_;
 };
 
+// One sequence's run of consecutive tokens inside a batch: rows
+// [begin, begin + n) of the batch, at positions cache->length() + 0..n-1.
+struct SeqSpan {
+  KvCache* cache = nullptr;
+  size_t begin = 0;
+  size_t n = 0;
+};
+
 }  // namespace dseek

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "backend/backend.h"
@@ -31,15 +32,30 @@ struct ModelFacts {
   int64_t bos_token_id = -1, eos_token_id = -1;
 };
 
+// One sequence's part of a batched forward pass.
+struct BatchSeq {
+  const int32_t* tokens = nullptr;
+  size_t n = 0;
+  KvCache* cache = nullptr;  // tokens go at positions cache->length() ..
+  float* logits = nullptr;   // [n, vocab] when all_logits, else [1, vocab]
+  bool all_logits = false;
+};
+
 class Model {
  public:
   virtual ~Model() = default;
   virtual const ModelFacts& facts() const = 0;
   virtual std::unique_ptr<KvCache> NewCache(int64_t capacity) const = 0;
-  // Runs tokens at positions cache.length() .. +n-1 and advances the cache.
-  // logits: [n, vocab] when all_logits, else [1, vocab] for the last token.
-  // Token ids out of range are a dseek::Error.
-  virtual void Forward(const int32_t* tokens, size_t n, KvCache& cache, float* logits, bool all_logits) = 0;
+  // Runs several sequences in one pass (continuous batching): the weight
+  // matrices stream once for all their tokens; attention stays per sequence.
+  // Advances every cache. Token ids out of range and full caches are a
+  // dseek::Error thrown before any cache changes.
+  virtual void ForwardBatch(std::span<const BatchSeq> batch) = 0;
+  // One sequence: tokens at positions cache.length() .. +n-1.
+  void Forward(const int32_t* tokens, size_t n, KvCache& cache, float* logits, bool all_logits) {
+    BatchSeq s{tokens, n, &cache, logits, all_logits};
+    ForwardBatch(std::span<const BatchSeq>(&s, 1));
+  }
 };
 
 }  // namespace dseek

@@ -15,12 +15,16 @@ void Grow(std::vector<float>& v, size_t n) {
 }  // namespace
 
 void GqaAttention(Backend& be, const GqaDims& d, const GqaWeights& w, const RopeTable& rope, int64_t layer,
-                  KvCache& cache, const float* x, size_t n, float* out, GqaScratch& s) {
+                  std::span<const SeqSpan> seqs, const float* x, size_t n, float* out, GqaScratch& s) {
   const int64_t H = d.n_heads, KV = d.n_kv_heads, hd = d.head_dim, half = hd / 2;
-  const int64_t pos0 = cache.length();
-  if (pos0 + static_cast<int64_t>(n) > cache.capacity())
-    throw Error("", "context", "sequence of " + std::to_string(pos0 + n) + " tokens exceeds the context size " +
-                                   std::to_string(cache.capacity()));
+  int64_t longest = 0;
+  for (const SeqSpan& sp : seqs) {
+    const int64_t end = sp.cache->length() + static_cast<int64_t>(sp.n);
+    if (end > sp.cache->capacity())
+      throw Error("", "context", "sequence of " + std::to_string(end) + " tokens exceeds the context size " +
+                                     std::to_string(sp.cache->capacity()));
+    longest = std::max(longest, end);
+  }
   Grow(s.q, n * H * hd);
   Grow(s.k, n * KV * hd);
   Grow(s.v, n * KV * hd);
@@ -29,42 +33,49 @@ void GqaAttention(Backend& be, const GqaDims& d, const GqaWeights& w, const Rope
   be.MatMul(w.v, x, n, s.v.data());
   Grow(s.cos, half);
   Grow(s.sin, half);
-  for (size_t t = 0; t < n; ++t) {
-    float* q = s.q.data() + t * H * hd;
-    float* k = s.k.data() + t * KV * hd;
-    float* v = s.v.data() + t * KV * hd;
-    if (w.q_bias) ref::AddBias(q, w.q_bias, H * hd);
-    if (w.k_bias) ref::AddBias(k, w.k_bias, KV * hd);
-    if (w.v_bias) ref::AddBias(v, w.v_bias, KV * hd);
-    rope.Angles(pos0 + static_cast<int64_t>(t), s.cos.data(), s.sin.data());
-    for (int64_t h = 0; h < H; ++h) ref::RopeHalves(q + h * hd, s.cos.data(), s.sin.data(), half);
-    for (int64_t h = 0; h < KV; ++h) ref::RopeHalves(k + h * hd, s.cos.data(), s.sin.data(), half);
-    float* row = cache.Row(layer, pos0 + static_cast<int64_t>(t));
-    std::copy_n(k, KV * hd, row);
-    std::copy_n(v, KV * hd, row + KV * hd);
+  for (const SeqSpan& sp : seqs) {
+    for (size_t i = 0; i < sp.n; ++i) {
+      const size_t t = sp.begin + i;
+      const int64_t pos = sp.cache->length() + static_cast<int64_t>(i);
+      float* q = s.q.data() + t * H * hd;
+      float* k = s.k.data() + t * KV * hd;
+      float* v = s.v.data() + t * KV * hd;
+      if (w.q_bias) ref::AddBias(q, w.q_bias, H * hd);
+      if (w.k_bias) ref::AddBias(k, w.k_bias, KV * hd);
+      if (w.v_bias) ref::AddBias(v, w.v_bias, KV * hd);
+      rope.Angles(pos, s.cos.data(), s.sin.data());
+      for (int64_t h = 0; h < H; ++h) ref::RopeHalves(q + h * hd, s.cos.data(), s.sin.data(), half);
+      for (int64_t h = 0; h < KV; ++h) ref::RopeHalves(k + h * hd, s.cos.data(), s.sin.data(), half);
+      float* row = sp.cache->Row(layer, pos);
+      std::copy_n(k, KV * hd, row);
+      std::copy_n(v, KV * hd, row + KV * hd);
+    }
   }
-  const int64_t total = pos0 + static_cast<int64_t>(n);
   Grow(s.attn, n * H * hd);
-  Grow(s.scores, H * total);
+  Grow(s.scores, H * longest);
   const int64_t group = H / KV;
   be.ParallelFor(H, 1, [&](size_t h0, size_t h1) {
     for (size_t h = h0; h < h1; ++h) {
       const int64_t kvh = static_cast<int64_t>(h) / group;
-      float* scores = s.scores.data() + h * total;
-      for (size_t t = 0; t < n; ++t) {
-        const float* q = s.q.data() + (t * H + h) * hd;
-        const int64_t len = pos0 + static_cast<int64_t>(t) + 1;
-        float m = -INFINITY;
-        for (int64_t p = 0; p < len; ++p) {
-          scores[p] = simd::DotF32(q, cache.Row(layer, p) + kvh * hd, hd) * d.softmax_scale;
-          m = std::max(m, scores[p]);
+      float* scores = s.scores.data() + h * longest;
+      for (const SeqSpan& sp : seqs) {
+        const KvCache& cache = *sp.cache;
+        for (size_t i = 0; i < sp.n; ++i) {
+          const size_t t = sp.begin + i;
+          const float* q = s.q.data() + (t * H + h) * hd;
+          const int64_t len = cache.length() + static_cast<int64_t>(i) + 1;
+          float m = -INFINITY;
+          for (int64_t p = 0; p < len; ++p) {
+            scores[p] = simd::DotF32(q, cache.Row(layer, p) + kvh * hd, hd) * d.softmax_scale;
+            m = std::max(m, scores[p]);
+          }
+          float sum = 0.0f;
+          for (int64_t p = 0; p < len; ++p) sum += scores[p] = std::exp(scores[p] - m);
+          const float inv = 1.0f / sum;
+          float* o = s.attn.data() + (t * H + h) * hd;
+          std::fill_n(o, hd, 0.0f);
+          for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p] * inv, cache.Row(layer, p) + (KV + kvh) * hd, o, hd);
         }
-        float sum = 0.0f;
-        for (int64_t p = 0; p < len; ++p) sum += scores[p] = std::exp(scores[p] - m);
-        const float inv = 1.0f / sum;
-        float* o = s.attn.data() + (t * H + h) * hd;
-        std::fill_n(o, hd, 0.0f);
-        for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p] * inv, cache.Row(layer, p) + (KV + kvh) * hd, o, hd);
       }
     }
   });

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "backend/backend.h"
@@ -30,9 +31,9 @@ struct GqaScratch {
   std::vector<float> q, k, v, attn, scores, cos, sin;
 };
 
-// x: [n, hidden] at positions cache.length() .. +n-1 (cache rows written, not
-// advanced) -> out: [n, hidden].
+// x: [n, hidden], the tokens of every sequence in `seqs` stacked (cache rows
+// written, not advanced) -> out: [n, hidden].
 void GqaAttention(Backend& be, const GqaDims& d, const GqaWeights& w, const RopeTable& rope, int64_t layer,
-                  KvCache& cache, const float* x, size_t n, float* out, GqaScratch& s);
+                  std::span<const SeqSpan> seqs, const float* x, size_t n, float* out, GqaScratch& s);
 
 }  // namespace dseek

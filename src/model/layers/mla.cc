@@ -23,19 +23,26 @@ void SoftmaxInPlace(float* s, size_t n) {
   for (size_t i = 0; i < n; ++i) s[i] *= inv;
 }
 
+int64_t LongestContext(std::span<const SeqSpan> seqs) {
+  int64_t m = 0;
+  for (const SeqSpan& sp : seqs) m = std::max(m, sp.cache->length() + static_cast<int64_t>(sp.n));
+  return m;
+}
+
 // Attention over the latent cache, one head at a time (heads in parallel).
-void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t layer, const KvCache& cache,
-                       int64_t pos0, size_t n, MlaScratch& s) {
+// Each head's W_UK / W_UV rows are widened once for the whole batch.
+void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t layer,
+                       std::span<const SeqSpan> seqs, size_t n, MlaScratch& s) {
   const int64_t H = d.n_heads, L = d.kv_lora_rank, qk = d.qk(), per_head = d.nope + d.v;
-  const int64_t total = pos0 + static_cast<int64_t>(n);
+  const int64_t longest = LongestContext(seqs);
   Grow(s.q_abs, n * H * L);
   Grow(s.ctx, n * H * L);
   Grow(s.rows, H * L);
-  Grow(s.scores, H * total);
+  Grow(s.scores, H * longest);
   be.ParallelFor(H, 1, [&](size_t h0, size_t h1) {
     for (size_t h = h0; h < h1; ++h) {
       float* row = s.rows.data() + h * L;
-      float* scores = s.scores.data() + h * total;
+      float* scores = s.scores.data() + h * longest;
       // q_abs[t,h] = W_UK[h]^T q_nope[t,h]: a weighted sum of the head's K rows.
       for (size_t t = 0; t < n; ++t) std::fill_n(s.q_abs.data() + (t * H + h) * L, L, 0.0f);
       for (int64_t j = 0; j < d.nope; ++j) {
@@ -43,18 +50,23 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
         for (size_t t = 0; t < n; ++t)
           simd::Axpy(s.q[(t * H + h) * qk + j], row, s.q_abs.data() + (t * H + h) * L, L);
       }
-      for (size_t t = 0; t < n; ++t) {
-        const float* qa = s.q_abs.data() + (t * H + h) * L;
-        const float* qpe = s.q.data() + (t * H + h) * qk + d.nope;
-        const int64_t len = pos0 + static_cast<int64_t>(t) + 1;  // causal
-        for (int64_t p = 0; p < len; ++p) {
-          const float* c = cache.Row(layer, p);
-          scores[p] = (simd::DotF32(qa, c, L) + simd::DotF32(qpe, c + L, d.rope)) * d.softmax_scale;
+      for (const SeqSpan& sp : seqs) {
+        const KvCache& cache = *sp.cache;
+        const int64_t pos0 = cache.length();
+        for (size_t i = 0; i < sp.n; ++i) {
+          const size_t t = sp.begin + i;
+          const float* qa = s.q_abs.data() + (t * H + h) * L;
+          const float* qpe = s.q.data() + (t * H + h) * qk + d.nope;
+          const int64_t len = pos0 + static_cast<int64_t>(i) + 1;  // causal
+          for (int64_t p = 0; p < len; ++p) {
+            const float* c = cache.Row(layer, p);
+            scores[p] = (simd::DotF32(qa, c, L) + simd::DotF32(qpe, c + L, d.rope)) * d.softmax_scale;
+          }
+          SoftmaxInPlace(scores, len);
+          float* ctx = s.ctx.data() + (t * H + h) * L;
+          std::fill_n(ctx, L, 0.0f);
+          for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p], cache.Row(layer, p), ctx, L);
         }
-        SoftmaxInPlace(scores, len);
-        float* ctx = s.ctx.data() + (t * H + h) * L;
-        std::fill_n(ctx, L, 0.0f);
-        for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p], cache.Row(layer, p), ctx, L);
       }
       // out[t, h*v + j] = W_UV[h][j] . ctx[t,h]
       for (int64_t j = 0; j < d.v; ++j) {
@@ -67,10 +79,12 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
 }
 
 // Per-head K and V expanded from every cached latent, then plain attention.
-void NaiveAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t layer, const KvCache& cache,
-                    int64_t pos0, size_t n, MlaScratch& s) {
+void NaiveAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t layer, const SeqSpan& sp,
+                    MlaScratch& s) {
   const int64_t H = d.n_heads, L = d.kv_lora_rank, qk = d.qk(), per_head = d.nope + d.v;
-  const int64_t total = pos0 + static_cast<int64_t>(n);
+  const KvCache& cache = *sp.cache;
+  const int64_t pos0 = cache.length();
+  const int64_t total = pos0 + static_cast<int64_t>(sp.n);
   Grow(s.kfull, total * L);
   for (int64_t p = 0; p < total; ++p) std::copy_n(cache.Row(layer, p), L, s.kfull.data() + p * L);
   Grow(s.vfull, total * H * per_head);
@@ -79,9 +93,10 @@ void NaiveAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t 
   be.ParallelFor(H, 1, [&](size_t h0, size_t h1) {
     for (size_t h = h0; h < h1; ++h) {
       float* scores = s.scores.data() + h * total;
-      for (size_t t = 0; t < n; ++t) {
+      for (size_t i = 0; i < sp.n; ++i) {
+        const size_t t = sp.begin + i;
         const float* q = s.q.data() + (t * H + h) * qk;
-        const int64_t len = pos0 + static_cast<int64_t>(t) + 1;
+        const int64_t len = pos0 + static_cast<int64_t>(i) + 1;
         for (int64_t p = 0; p < len; ++p) {
           const float* k = s.vfull.data() + (p * H + h) * per_head;
           scores[p] = (simd::DotF32(q, k, d.nope) + simd::DotF32(q + d.nope, cache.Row(layer, p) + L, d.rope)) *
@@ -99,12 +114,12 @@ void NaiveAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t 
 }  // namespace
 
 void Mla(Backend& be, const MlaDims& d, const MlaWeights& w, const RopeTable& rope, MlaForm form, int64_t layer,
-         KvCache& cache, const float* x, size_t n, float* out, MlaScratch& s) {
+         std::span<const SeqSpan> seqs, const float* x, size_t n, float* out, MlaScratch& s) {
   const int64_t H = d.n_heads, L = d.kv_lora_rank, qk = d.qk(), half = d.rope / 2;
-  const int64_t pos0 = cache.length();
-  if (pos0 + static_cast<int64_t>(n) > cache.capacity())
-    throw Error("", "context", "sequence of " + std::to_string(pos0 + n) + " tokens exceeds the context size " +
-                                   std::to_string(cache.capacity()));
+  for (const SeqSpan& sp : seqs)
+    if (sp.cache->length() + static_cast<int64_t>(sp.n) > sp.cache->capacity())
+      throw Error("", "context", "sequence of " + std::to_string(sp.cache->length() + sp.n) +
+                                     " tokens exceeds the context size " + std::to_string(sp.cache->capacity()));
   Grow(s.q, n * H * qk);
   if (d.q_lora_rank > 0) {
     Grow(s.qa, n * d.q_lora_rank);
@@ -120,25 +135,28 @@ void Mla(Backend& be, const MlaDims& d, const MlaWeights& w, const RopeTable& ro
   Grow(s.kv, n * (L + d.rope));
   be.MatMul(w.kv_a_proj, x, n, s.kv.data());
 
-  Grow(s.cos, n * half);
-  Grow(s.sin, n * half);
-  for (size_t t = 0; t < n; ++t) {
-    float* cs = s.cos.data() + t * half;
-    float* sn = s.sin.data() + t * half;
-    rope.Angles(pos0 + static_cast<int64_t>(t), cs, sn);
-    const float* kv = s.kv.data() + t * (L + d.rope);
-    float* row = cache.Row(layer, pos0 + static_cast<int64_t>(t));
-    ref::RmsNorm(kv, w.kv_a_norm, L, d.eps, row);
-    std::copy_n(kv + L, d.rope, row + L);
-    ref::RopeInterleaved(row + L, cs, sn, half);
-    for (int64_t h = 0; h < H; ++h) ref::RopeInterleaved(s.q.data() + (t * H + h) * qk + d.nope, cs, sn, half);
+  Grow(s.cos, half);
+  Grow(s.sin, half);
+  for (const SeqSpan& sp : seqs) {
+    for (size_t i = 0; i < sp.n; ++i) {
+      const size_t t = sp.begin + i;
+      const int64_t pos = sp.cache->length() + static_cast<int64_t>(i);
+      rope.Angles(pos, s.cos.data(), s.sin.data());
+      const float* kv = s.kv.data() + t * (L + d.rope);
+      float* row = sp.cache->Row(layer, pos);
+      ref::RmsNorm(kv, w.kv_a_norm, L, d.eps, row);
+      std::copy_n(kv + L, d.rope, row + L);
+      ref::RopeInterleaved(row + L, s.cos.data(), s.sin.data(), half);
+      for (int64_t h = 0; h < H; ++h)
+        ref::RopeInterleaved(s.q.data() + (t * H + h) * qk + d.nope, s.cos.data(), s.sin.data(), half);
+    }
   }
 
   Grow(s.attn_out, n * H * d.v);
   if (form == MlaForm::kAbsorbed) {
-    AbsorbedAttention(be, d, w, layer, cache, pos0, n, s);
+    AbsorbedAttention(be, d, w, layer, seqs, n, s);
   } else {
-    NaiveAttention(be, d, w, layer, cache, pos0, n, s);
+    for (const SeqSpan& sp : seqs) NaiveAttention(be, d, w, layer, sp, s);
   }
   be.MatMul(w.o_proj, s.attn_out.data(), n, out);
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "backend/backend.h"
@@ -42,9 +43,10 @@ struct MlaScratch {
   std::vector<float> qa, q, kv, q_abs, ctx, attn_out, scores, rows, cos, sin, kfull, vfull;
 };
 
-// x: [n, hidden] for positions cache.length() .. +n-1 (the cache is written for
-// them but not advanced) -> out: [n, hidden].
+// x: [n, hidden], the tokens of every sequence in `seqs` stacked; each
+// sequence's cache rows are written but not advanced -> out: [n, hidden].
+// The projections run once for the whole batch; attention per sequence.
 void Mla(Backend& be, const MlaDims& d, const MlaWeights& w, const RopeTable& rope, MlaForm form, int64_t layer,
-         KvCache& cache, const float* x, size_t n, float* out, MlaScratch& s);
+         std::span<const SeqSpan> seqs, const float* x, size_t n, float* out, MlaScratch& s);
 
 }  // namespace dseek
