@@ -90,10 +90,10 @@ ModelFacts FactsOf(const DeepseekConfig& c) {
 
 class DeepseekV2Model final : public Model {
  public:
-  DeepseekV2Model(const std::string& dir, const DeepseekConfig& c, Backend& be, const ModelOptions& opt)
-      : c_(c), be_(be), opt_(opt), rope_(RopeParamsOf(c)) {
+  DeepseekV2Model(const DeepseekConfig& c, std::unique_ptr<WeightSource> source, Backend& be,
+                  const ModelOptions& opt)
+      : c_(c), be_(be), opt_(opt), rope_(RopeParamsOf(c)), store_(std::move(source)) {
     facts_ = FactsOf(c);
-    store_ = WeightStore::OpenDir(dir);
     Load();
   }
 
@@ -144,7 +144,7 @@ class DeepseekV2Model final : public Model {
 
   void Load() {
     const DeepseekConfig& c = c_;
-    const WeightStore& ws = *store_;
+    const WeightSource& ws = *store_;
     const int64_t D = c.hidden_size, H = c.num_attention_heads;
     eps_ = static_cast<float>(c.rms_norm_eps);
     dims_ = MlaDims{D, H, c.q_lora_rank, c.kv_lora_rank, c.qk_nope_head_dim, c.qk_rope_head_dim, c.v_head_dim,
@@ -209,8 +209,8 @@ class DeepseekV2Model final : public Model {
   Backend& be_;
   ModelOptions opt_;
   RopeTable rope_;
+  std::unique_ptr<WeightSource> store_;
   ModelFacts facts_;
-  std::unique_ptr<WeightStore> store_;
   float eps_ = 1e-6f;
   MlaDims dims_;
   RouterParams router_;
@@ -235,7 +235,12 @@ DeepseekConfig ParseConfig(const JsonConfig& config) {
 
 std::unique_ptr<Model> LoadDeepseekV2(const std::string& dir, const JsonConfig& config, Backend& backend,
                                       const ModelOptions& options) {
-  return std::make_unique<DeepseekV2Model>(dir, ParseConfig(config), backend, options);
+  return MakeDeepseekV2(ParseConfig(config), WeightStore::OpenDir(dir), backend, options);
+}
+
+std::unique_ptr<Model> MakeDeepseekV2(const DeepseekConfig& config, std::unique_ptr<WeightSource> source,
+                                      Backend& backend, const ModelOptions& options) {
+  return std::make_unique<DeepseekV2Model>(config, std::move(source), backend, options);
 }
 
 ModelFacts DeepseekV2Facts(const JsonConfig& config) { return FactsOf(ParseConfig(config)); }

@@ -5,12 +5,17 @@
 #include <string>
 
 #include "format/json_config.h"
+#include "model/deepseek_config.h"
 #include "model/model.h"
+#include "tensor/weight_source.h"
 
 namespace dseek {
 
 std::unique_ptr<Model> LoadDeepseekV2(const std::string& dir, const JsonConfig& config, Backend& backend,
                                       const ModelOptions& options);
 ModelFacts DeepseekV2Facts(const JsonConfig& config);
+// The same model from any weight source (a GGUF file, say) by HF tensor names.
+std::unique_ptr<Model> MakeDeepseekV2(const DeepseekConfig& config, std::unique_ptr<WeightSource> source,
+                                      Backend& backend, const ModelOptions& options);
 
 }  // namespace dseek

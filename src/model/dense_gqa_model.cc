@@ -35,12 +35,12 @@ struct Layer {
 
 class DenseGqaModel final : public Model {
  public:
-  DenseGqaModel(const std::string& dir, const DenseGqaConfig& c, Backend& be) : c_(c), be_(be), rope_(c.rope) {
+  DenseGqaModel(const DenseGqaConfig& c, std::unique_ptr<WeightSource> source, Backend& be)
+      : c_(c), be_(be), rope_(c.rope), store_(std::move(source)) {
     facts_ = DenseGqaFacts(c);
-    store_ = WeightStore::OpenDir(dir);
     const int64_t D = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads, hd = c.head_dim;
     dims_ = GqaDims{D, H, KV, hd, static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)))};
-    const WeightStore& ws = *store_;
+    const WeightSource& ws = *store_;
     embed_ = ws.GetMatrix("model.embed_tokens.weight", c.vocab_size, D);
     final_norm_ = ws.GetVectorF32("model.norm.weight", D);
     lm_head_ = c.tie_word_embeddings ? embed_ : ws.GetMatrix("lm_head.weight", c.vocab_size, D);
@@ -107,8 +107,8 @@ class DenseGqaModel final : public Model {
   DenseGqaConfig c_;
   Backend& be_;
   RopeTable rope_;
+  std::unique_ptr<WeightSource> store_;
   ModelFacts facts_;
-  std::unique_ptr<WeightStore> store_;
   GqaDims dims_;
   Matrix embed_, lm_head_;
   const float* final_norm_ = nullptr;
@@ -182,7 +182,11 @@ ModelFacts DenseGqaFacts(const DenseGqaConfig& c) {
 }
 
 std::unique_ptr<Model> LoadDenseGqa(const std::string& dir, const DenseGqaConfig& c, Backend& backend) {
-  return std::make_unique<DenseGqaModel>(dir, c, backend);
+  return MakeDenseGqa(c, WeightStore::OpenDir(dir), backend);
+}
+
+std::unique_ptr<Model> MakeDenseGqa(const DenseGqaConfig& c, std::unique_ptr<WeightSource> source, Backend& backend) {
+  return std::make_unique<DenseGqaModel>(c, std::move(source), backend);
 }
 
 }  // namespace dseek

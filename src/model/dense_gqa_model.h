@@ -10,6 +10,7 @@
 #include "format/json_config.h"
 #include "model/layers/rope_yarn.h"
 #include "model/model.h"
+#include "tensor/weight_source.h"
 
 namespace dseek {
 
@@ -30,5 +31,6 @@ struct DenseGqaConfig {
 
 ModelFacts DenseGqaFacts(const DenseGqaConfig& c);
 std::unique_ptr<Model> LoadDenseGqa(const std::string& dir, const DenseGqaConfig& c, Backend& backend);
+std::unique_ptr<Model> MakeDenseGqa(const DenseGqaConfig& c, std::unique_ptr<WeightSource> source, Backend& backend);
 
 }  // namespace dseek

@@ -10,17 +10,18 @@
 #include <vector>
 
 #include "format/safetensors.h"
+#include "tensor/weight_source.h"
 #include "tensor/tensor.h"
 
 namespace dseek {
 
-class WeightStore {
+class WeightStore final : public WeightSource {
  public:
   // Opens model.safetensors.index.json and its shards if present, otherwise
   // model.safetensors, otherwise every *.safetensors file in the folder.
   static std::unique_ptr<WeightStore> OpenDir(const std::string& dir);
 
-  bool Has(const std::string& name) const { return index_.count(name) != 0; }
+  bool Has(const std::string& name) const override { return index_.count(name) != 0; }
   std::optional<TensorView> Find(const std::string& name) const;
   // Throws dseek::Error naming the tensor (and folder) when missing.
   TensorView Get(const std::string& name) const;
@@ -29,10 +30,10 @@ class WeightStore {
 
   // A 2-D weight in a form the kernels take: F32/F16/BF16 as stored, or F8_E4M3
   // with its `<name>_scale_inv` companion (checked against the block grid).
-  Matrix GetMatrix(const std::string& name, int64_t rows, int64_t cols) const;
+  Matrix GetMatrix(const std::string& name, int64_t rows, int64_t cols) const override;
   // A 1-D F32 vector: F32 tensors are used in place; BF16/F16 are widened
   // into storage owned by the store (norm weights and biases are tiny).
-  const float* GetVectorF32(const std::string& name, int64_t n) const;
+  const float* GetVectorF32(const std::string& name, int64_t n) const override;
 
   const std::string& dir() const { return dir_; }
   std::vector<std::string> TensorNames() const;
