@@ -25,7 +25,7 @@ void SamplingFlags::Register(CLI::App* cmd) {
   options.push_back(cmd->add_option("--stop", v.stop, "Stop string (repeatable)"));
   options.push_back(cmd->add_flag("--greedy", v.greedy, "Greedy decoding"));
   options.push_back(cmd->add_option("--logit-bias", logit_bias, "ID=BIAS added to a token's logit (repeatable)"));
-  max_tokens_opt = cmd->add_option("-n,--max-tokens", max_tokens, "Most tokens to generate")->check(CLI::PositiveNumber);
+  max_tokens_opt = cmd->add_option("-n,--max-tokens", max_tokens, "Most tokens to generate")->check(CLI::Range(1, 1 << 24));
 }
 
 SamplingParams SamplingFlags::Resolve(const std::string& model_dir) const {

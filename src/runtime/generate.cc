@@ -68,15 +68,16 @@ void ReasoningRouter::Feed(const std::string& text, const std::function<void(boo
     const std::string tag = in_reasoning_ ? "</think>" : "<think>";
     size_t pos = held_.find(tag);
     if (pos != std::string::npos) {
-      // An opening tag only counts before any answer text (R1 puts it first).
-      if (!in_reasoning_ && seen_content_) {
+      // An opening tag only counts before any answer text (R1 puts it first);
+      // after answer text it is answer text.
+      std::string before = held_.substr(0, pos);
+      if (!in_reasoning_ && (seen_content_ || before.find_first_not_of(" \n\r\t") != std::string::npos)) {
+        seen_content_ = true;
         emit(false, held_);
         held_.clear();
         return;
       }
-      std::string before = held_.substr(0, pos);
-      if (!before.empty() && (in_reasoning_ || before.find_first_not_of(" \n\r\t") != std::string::npos))
-        emit(in_reasoning_, before);
+      if (in_reasoning_ && !before.empty()) emit(true, before);
       held_.erase(0, pos + tag.size());
       in_reasoning_ = !in_reasoning_;
       if (!in_reasoning_) {

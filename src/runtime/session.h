@@ -24,7 +24,8 @@ class Session {
 
   // Makes the cache hold exactly `prompt` and returns the logits after its
   // last token ([vocab], valid until the next call). Throws dseek::Error when
-  // the prompt is empty or longer than the context.
+  // the prompt is empty or leaves no room for one more token
+  // (size >= context).
   const float* Prefill(const std::vector<int32_t>& prompt);
   // Appends one token; returns the logits after it.
   const float* Append(int32_t token);

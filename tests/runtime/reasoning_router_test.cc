@@ -122,10 +122,7 @@ TEST(ReasoningRouter, ThinkAfterContentInTheSameChunkStaysContent) {
   // before the tag without marking it as content, so the tag opens reasoning.
   Routed whole = RouteWhole(false, "Hello <think>not reasoning</think> bye");
   if (whole.reasoning == "not reasoning")
-    GTEST_SKIP() << "product bug: ReasoningRouter::Feed (src/runtime/generate.cc) treats <think> after answer "
-                    "text as an opening tag when both arrive in one chunk (seen_content_ is not set for the "
-                    "text before the tag); result depends on chunking";
-  EXPECT_EQ(whole.reasoning, "");
+    EXPECT_EQ(whole.reasoning, "");
   EXPECT_EQ(whole.answer, "Hello <think>not reasoning</think> bye");
 }
 
@@ -134,10 +131,7 @@ TEST(ReasoningRouter, SecondThinkAfterAnswerStaysContent) {
   EXPECT_EQ(r.reasoning, "r1");
   EXPECT_EQ(r.answer, "ans <think>x");
   Routed whole = RouteWhole(true, "r1</think>ans <think>x");
-  if (whole.answer != "ans <think>x")
-    GTEST_SKIP() << "product bug: ReasoningRouter::Feed (src/runtime/generate.cc) reopens reasoning at a <think> "
-                    "that follows answer text in the same chunk; got reasoning '"
-                 << whole.reasoning << "', answer '" << whole.answer << "'";
+  EXPECT_EQ(whole.answer, "ans <think>x");
   EXPECT_EQ(whole.reasoning, "r1");
 }
 
