@@ -8,7 +8,10 @@
 
 namespace dseek {
 
-enum class DType { kF32, kF16, kBF16, kF8E4M3, kF64, kI64, kI32, kI16, kI8, kU8, kBool };
+// kGgml: a ggml block-quantized type (Q8_0, Q4_K, ...) from a GGUF file; the
+// block type lives next to the data (Matrix::ggml) and sizes are per block, so
+// DTypeSize is 0 for it.
+enum class DType { kF32, kF16, kBF16, kF8E4M3, kF64, kI64, kI32, kI16, kI8, kU8, kBool, kGgml };
 
 inline size_t DTypeSize(DType t) {
   switch (t) {
@@ -16,6 +19,7 @@ inline size_t DTypeSize(DType t) {
     case DType::kF32: case DType::kI32: return 4;
     case DType::kF16: case DType::kBF16: case DType::kI16: return 2;
     case DType::kF8E4M3: case DType::kI8: case DType::kU8: case DType::kBool: return 1;
+    case DType::kGgml: return 0;
   }
   return 0;
 }
@@ -33,6 +37,7 @@ inline std::string_view DTypeName(DType t) {
     case DType::kI8: return "I8";
     case DType::kU8: return "U8";
     case DType::kBool: return "BOOL";
+    case DType::kGgml: return "GGML";
   }
   return "?";
 }

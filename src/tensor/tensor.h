@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/dtype.h"
+#include "base/ggml_types.h"
 
 namespace dseek {
 
@@ -32,9 +33,12 @@ constexpr int64_t kFp8Block = 128;
 
 // A 2-D weight [rows, cols] (PyTorch Linear layout: out_features x
 // in_features), row-major, in its storage type. For kF8E4M3, `scale_inv` is
-// the [ceil(rows/128), ceil(cols/128)] float32 block-scale grid.
+// the [ceil(rows/128), ceil(cols/128)] float32 block-scale grid. For kGgml
+// (weights from a GGUF file) each row is GgmlRowBytes(ggml, cols) bytes of
+// ggml blocks; cols is a multiple of the block size (the source checks).
 struct Matrix {
   DType dtype = DType::kF32;
+  GgmlType ggml = GgmlType::kF32;  // block type when dtype == kGgml
   int64_t rows = 0;
   int64_t cols = 0;
   const void* data = nullptr;
@@ -42,7 +46,10 @@ struct Matrix {
   int64_t scale_cols = 0;            // columns of the scale grid
   int64_t row_base = 0;              // absolute row of row 0 (slices of FP8 weights)
 
-  size_t row_bytes() const { return static_cast<size_t>(cols) * DTypeSize(dtype); }
+  size_t row_bytes() const {
+    if (dtype == DType::kGgml) return static_cast<size_t>(cols / GgmlBlockSize(ggml) * GgmlTypeSize(ggml));
+    return static_cast<size_t>(cols) * DTypeSize(dtype);
+  }
   const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + r * row_bytes(); }
   // Rows [begin, begin+count) as a matrix of their own (no copy).
   Matrix RowSlice(int64_t begin, int64_t count) const;

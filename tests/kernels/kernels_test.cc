@@ -11,6 +11,7 @@
 
 #include "backend/backend.h"
 #include "base/numeric.h"
+#include "kernels/ref/quant_ref.h"
 #include "kernels/ref/ref_ops.h"
 #include "kernels/simd/vec_ops.h"
 
@@ -163,6 +164,59 @@ TEST_P(MatMulTypes, RowSliceKeepsFp8BlockGrid) {
 
 INSTANTIATE_TEST_SUITE_P(Types, MatMulTypes, ::testing::Values(DType::kF32, DType::kBF16, DType::kF16, DType::kF8E4M3),
                          [](const auto& info) { return std::string(DTypeName(info.param)); });
+
+// Weights in a ggml block type (from GGUF files): the CPU backend's matmul
+// must equal the reference dequantize-then-dot on every type and thread count.
+class MatMulGgmlTypes : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(MatMulGgmlTypes, CpuBackendMatchesDequantizeDot) {
+  const GgmlType t = GetParam();
+  for (int threads : {1, 3}) {
+    auto be = MakeCpuBackend(threads);
+    for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{1, 256}, {37, 512}, {160, 256}})
+      for (size_t ntok : {1, 5}) {
+        auto v = Random(rows * cols, static_cast<uint32_t>(rows * 7 + cols));
+        const int64_t rb = GgmlRowBytes(t, cols);
+        std::vector<uint8_t> bytes(rows * rb);
+        for (int64_t r = 0; r < rows; ++r) ref::QuantizeRowGgml(t, v.data() + r * cols, cols, bytes.data() + r * rb);
+        Matrix m;
+        if (t == GgmlType::kF16 || t == GgmlType::kBF16) {
+          m.dtype = t == GgmlType::kF16 ? DType::kF16 : DType::kBF16;
+        } else {
+          m.dtype = DType::kGgml;
+          m.ggml = t;
+        }
+        m.rows = rows;
+        m.cols = cols;
+        m.data = bytes.data();
+        ASSERT_EQ(m.row_bytes(), static_cast<size_t>(rb));
+        auto x = Random(ntok * cols, 5);
+        std::vector<float> got(ntok * rows), row(cols);
+        be->MatMul(m, x.data(), ntok, got.data());
+        for (int64_t r = 0; r < rows; ++r) {
+          ref::DequantizeRowGgml(t, bytes.data() + r * rb, cols, row.data());
+          for (size_t k = 0; k < ntok; ++k) {
+            double want = 0;
+            for (int64_t c = 0; c < cols; ++c) want += static_cast<double>(row[c]) * x[k * cols + c];
+            ASSERT_NEAR(got[k * rows + r], want, 1e-4 * (1 + std::fabs(want)))
+                << GgmlTypeName(t) << " " << rows << "x" << cols << " row " << r << " tok " << k;
+          }
+        }
+        // WidenRow on a row slice sees the same blocks.
+        Matrix slice = m.RowSlice(rows - 1, 1);
+        std::vector<float> widened(cols);
+        simd::WidenRow(slice, 0, widened.data());
+        ref::DequantizeRowGgml(t, bytes.data() + (rows - 1) * rb, cols, row.data());
+        for (int64_t c = 0; c < cols; ++c) ASSERT_EQ(widened[c], row[c]);
+      }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatMulGgmlTypes,
+                         ::testing::Values(GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ4_0,
+                                           GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ2_K,
+                                           GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K),
+                         [](const auto& info) { return std::string(GgmlTypeName(info.param)); });
 
 TEST(RefOps, RmsNormSoftmaxSiluRope) {
   std::vector<float> x = {1, 2, 3, 4}, w = {1, 1, 2, 0.5f}, out(4);

@@ -4,11 +4,16 @@
 #include <cstring>
 
 #include "base/numeric.h"
+#include "kernels/ref/quant_ref.h"
 
 namespace dseek::ref {
 
 void DequantizeRow(const Matrix& w, int64_t r, float* out) {
   const uint8_t* p = w.row(r);
+  if (w.dtype == DType::kGgml) {
+    DequantizeRowGgml(w.ggml, p, w.cols, out);
+    return;
+  }
   for (int64_t c = 0; c < w.cols; ++c) {
     switch (w.dtype) {
       case DType::kF32: std::memcpy(&out[c], p + 4 * c, 4); break;

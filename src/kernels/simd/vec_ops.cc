@@ -6,6 +6,7 @@
 
 #include "kernels/simd/vec_ops.h"
 #include "base/numeric.h"
+#include "kernels/ref/quant_ref.h"
 #include <algorithm>
 
 HWY_BEFORE_NAMESPACE();
@@ -138,6 +139,8 @@ void WidenRow(const Matrix& w, int64_t r, float* out) {
         DecodeFp8(p + c0, std::min<int64_t>(kFp8Block, w.cols - c0), scales[b], out + c0);
       break;
     }
+    // Reference dequantization for now; a SIMD path per block type can come later.
+    case DType::kGgml: ref::DequantizeRowGgml(w.ggml, p, w.cols, out); break;
     default: std::fill_n(out, w.cols, 0.0f); break;
   }
 }
