@@ -244,5 +244,6 @@ std::unique_ptr<Model> MakeDeepseekV2(const DeepseekConfig& config, std::unique_
 }
 
 ModelFacts DeepseekV2Facts(const JsonConfig& config) { return FactsOf(ParseConfig(config)); }
+ModelFacts DeepseekFacts(const DeepseekConfig& config) { return FactsOf(config); }
 
 }  // namespace dseek

@@ -14,6 +14,7 @@ namespace dseek {
 std::unique_ptr<Model> LoadDeepseekV2(const std::string& dir, const JsonConfig& config, Backend& backend,
                                       const ModelOptions& options);
 ModelFacts DeepseekV2Facts(const JsonConfig& config);
+ModelFacts DeepseekFacts(const DeepseekConfig& config);
 // The same model from any weight source (a GGUF file, say) by HF tensor names.
 std::unique_ptr<Model> MakeDeepseekV2(const DeepseekConfig& config, std::unique_ptr<WeightSource> source,
                                       Backend& backend, const ModelOptions& options);

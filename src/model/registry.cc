@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "model/deepseek_v2.h"
+#include "model/gguf_config.h"
 #include "model/llama.h"
 
 namespace dseek {
@@ -49,6 +50,8 @@ std::string ArchitectureOf(const JsonConfig& config) {
 
 std::unique_ptr<Model> LoadModel(const std::string& dir, Backend& backend, const ModelOptions& options) {
   namespace fs = std::filesystem;
+  // A single GGUF file (llama.cpp / Ollama) carries its own config.
+  if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".gguf") return LoadGgufModel(dir, backend, options);
   if (!fs::is_directory(dir)) throw Error(dir, "", "model folder does not exist");
   JsonConfig config = JsonConfig::FromFile((fs::path(dir) / "config.json").string());
   return Lookup(config).load(dir, config, backend, options);

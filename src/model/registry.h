@@ -12,7 +12,7 @@
 
 namespace dseek {
 
-// Loads the model in a Hugging Face folder onto the backend (which must
+// Loads the model in a Hugging Face folder (or a single .gguf file) onto the backend (which must
 // outlive the model). Throws dseek::Error for anything unsupported or broken.
 std::unique_ptr<Model> LoadModel(const std::string& dir, Backend& backend, const ModelOptions& options = {});
 
