@@ -95,6 +95,39 @@ TEST_P(PerTarget, DecodeFp8IsExactForEveryCode) {
     }
 }
 
+TEST_P(PerTarget, FusedRowDotsMatchWidenThenDot) {
+  std::mt19937 g(7);
+  for (size_t cols : {1, 7, 16, 100, 128, 129, 192, 300, 1000, 2048}) {
+    std::vector<uint8_t> w8(cols + 1);
+    for (auto& b : w8) {
+      b = static_cast<uint8_t>(g());
+      if ((b & 0x7f) == 0x7f) b ^= 1;  // no NaN codes
+    }
+    std::vector<uint16_t> w16(cols + 1);
+    for (auto& h : w16) h = F32ToBf16(std::uniform_real_distribution<float>(-2, 2)(g));
+    const size_t nb = (cols + 127) / 128;
+    std::vector<float> scales(nb);
+    for (size_t b = 0; b < nb; ++b) scales[b] = b == 1 ? 300.0f : 1e-3f * static_cast<float>(b + 1);  // one huge scale
+    auto x = Random(cols + 1, 8);
+    double want = 0, mag = 0;
+    for (size_t c = 0; c < cols; ++c) {
+      double v = static_cast<double>(Fp8E4M3ToF32(w8[c + 1]) * scales[c / 128]) * x[c + 1];
+      want += v;
+      mag += std::fabs(v);
+    }
+    float got = simd::DotFp8(w8.data() + 1, scales.data(), x.data() + 1, cols);
+    EXPECT_NEAR(got, want, 1e-5 * mag + 1e-30) << "fp8 cols=" << cols;
+    want = mag = 0;
+    for (size_t c = 0; c < cols; ++c) {
+      double v = static_cast<double>(Bf16ToF32(w16[c + 1])) * x[c + 1];
+      want += v;
+      mag += std::fabs(v);
+    }
+    got = simd::DotBf16(w16.data() + 1, x.data() + 1, cols);
+    EXPECT_NEAR(got, want, 1e-5 * mag + 1e-30) << "bf16 cols=" << cols;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Simd, PerTarget, ::testing::ValuesIn(simd::CompiledTargets()), TargetParamName);
 
 // A weight matrix of the given type built from random floats, with its own

@@ -32,6 +32,16 @@ class CpuBackend final : public Backend {
       std::vector<float>& buf = scratch_[t];
       if (buf.size() < static_cast<size_t>(w.cols)) buf.resize(w.cols);
       const bool direct = w.dtype == DType::kF32;
+      // Decode (a token or two): dot straight from the stored row.
+      if (n_tokens <= 2 && (w.dtype == DType::kF8E4M3 || w.dtype == DType::kBF16)) {
+        for (int64_t r = r0; r < r1; ++r)
+          for (size_t tok = 0; tok < n_tokens; ++tok)
+            y[tok * rows + r] =
+                w.dtype == DType::kF8E4M3
+                    ? simd::DotFp8(w.row(r), w.row_scales(r), x + tok * w.cols, w.cols)
+                    : simd::DotBf16(reinterpret_cast<const uint16_t*>(w.row(r)), x + tok * w.cols, w.cols);
+        return;
+      }
       for (int64_t r = r0; r < r1; ++r) {
         const float* row;
         if (direct) {

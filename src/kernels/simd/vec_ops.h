@@ -29,6 +29,13 @@ namespace dseek::simd {
 // Row r of a weight matrix widened to float32 (FP8 times its block scales).
 void WidenRow(const Matrix& w, int64_t r, float* out);
 
+// Fused row dots for decode (one or two tokens): the weight row is widened
+// in registers, never stored. DotFp8 takes the row's block scales (one per
+// 128 columns) and applies each once per block, so it rounds differently
+// from widen-then-dot (within float error, not bit for bit).
+float DotFp8(const uint8_t* w, const float* scales, const float* x, size_t cols);
+float DotBf16(const uint16_t* w, const float* x, size_t cols);
+
 // Name of the target the dispatcher picks on this CPU (for bench/info).
 std::string ActiveTargetName();
 // Every target compiled in and supported here (tests iterate over them).
