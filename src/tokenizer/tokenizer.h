@@ -22,6 +22,8 @@
 
 namespace dseek {
 
+class GgufFile;
+
 class Tokenizer {
  public:
   // Loads tokenizer.json and, when given, tokenizer_config.json. Throws
@@ -32,6 +34,10 @@ class Tokenizer {
   // A model directory: tokenizer.json, plus tokenizer_config.json and
   // chat_template.jinja when present.
   static Tokenizer FromDir(const std::string& dir);
+  // The vocabulary in a GGUF file's metadata (tokenizer.ggml.model "gpt2":
+  // tokens, merges, token types, pre-tokenizer name, BOS/EOS, chat template),
+  // so a .gguf file alone is enough to chat. See tokenizer_gguf.cc.
+  static Tokenizer FromGguf(const GgufFile& file);
   // The same from file contents; `where` names the source in errors.
   static Tokenizer FromJsonText(std::string_view tokenizer_json, std::string_view config_json,
                                 const std::string& where = "tokenizer.json");
