@@ -32,7 +32,7 @@ class Tokenizer {
   static Tokenizer FromFile(const std::string& tokenizer_json,
                             const std::optional<std::string>& tokenizer_config_json = {});
   // A model directory: tokenizer.json, plus tokenizer_config.json and
-  // chat_template.jinja when present.
+  // chat_template.jinja when present. A path to a .gguf file: FromGguf.
   static Tokenizer FromDir(const std::string& dir);
   // The vocabulary in a GGUF file's metadata (tokenizer.ggml.model "gpt2":
   // tokens, merges, token types, pre-tokenizer name, BOS/EOS, chat template),

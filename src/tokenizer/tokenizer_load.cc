@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/mapped_file.h"
+#include "format/gguf.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace dseek {
@@ -263,6 +264,8 @@ Tokenizer Tokenizer::FromFile(const std::string& tokenizer_json,
 
 Tokenizer Tokenizer::FromDir(const std::string& dir) {
   namespace fs = std::filesystem;
+  // A single .gguf model file carries its tokenizer in its metadata.
+  if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".gguf") return FromGguf(*GgufFile::Open(dir));
   const std::string tj = (fs::path(dir) / "tokenizer.json").string();
   const std::string cfg = (fs::path(dir) / "tokenizer_config.json").string();
   const std::string jinja = (fs::path(dir) / "chat_template.jinja").string();
