@@ -83,28 +83,58 @@ void DecodeF16Impl(const uint16_t* HWY_RESTRICT in, size_t n, float* HWY_RESTRIC
 }
 
 void DecodeFp8Impl(const uint8_t* HWY_RESTRICT in, size_t n, float scale, float* HWY_RESTRICT out) {
-  const hn::ScalableTag<float> df;
-  const hn::RebindToUnsigned<decltype(df)> du32;
-  const hn::Rebind<uint8_t, decltype(df)> du8;
-  const size_t N = hn::Lanes(df);
-  const auto vscale = hn::Set(df, scale);
-  const auto sub_step = hn::Set(df, 1.0f / 512.0f);  // e4m3 subnormal: mant * 2^-9
-  const auto bias = hn::Set(du32, 120u << 23);        // rebias exponent 7 -> 127
-  const auto k7f = hn::Set(du32, 0x7fu), k80 = hn::Set(du32, 0x80u), k8 = hn::Set(du32, 8u);
+  // Same bit trick as DotFp8Impl: value * 2^-120 exactly, then * 2^120
+  // (exact) and * scale: one rounding, as the scalar reference.
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di32;
+  const hn::Rebind<int8_t, decltype(d)> di8;
+  const size_t N = hn::Lanes(d);
+  const auto mask = hn::Set(di32, static_cast<int32_t>(0x87f00000u));
+  const auto p120 = hn::Set(d, 1.329228e36f), vscale = hn::Set(d, scale);
+  const int8_t* wb = reinterpret_cast<const int8_t*>(in);
   size_t i = 0;
-  // Integer exponent rebias rather than a float multiply by 2^120, so no
-  // denormal float ever reaches the FPU (slow on some cores).
   for (; i + N <= n; i += N) {
-    auto v = hn::PromoteTo(du32, hn::LoadU(du8, in + i));
-    auto mag = hn::And(v, k7f);
-    auto sign = hn::ShiftLeft<24>(hn::And(v, k80));
-    auto normal = hn::BitCast(df, hn::Add(hn::ShiftLeft<20>(mag), bias));
-    auto sub = hn::Mul(hn::ConvertTo(df, hn::BitCast(hn::RebindToSigned<decltype(df)>(), mag)), sub_step);
-    auto val = hn::IfThenElse(hn::RebindMask(df, hn::Lt(mag, k8)), sub, normal);
-    val = hn::Or(val, hn::BitCast(df, sign));
-    hn::StoreU(hn::Mul(val, vscale), df, out + i);
+    auto t = hn::And(hn::ShiftLeft<20>(hn::PromoteTo(di32, hn::LoadU(di8, wb + i))), mask);
+    hn::StoreU(hn::Mul(hn::Mul(hn::BitCast(d, t), p120), vscale), d, out + i);
   }
   for (; i < n; ++i) out[i] = Fp8E4M3ToF32(in[i]) * scale;
+}
+
+// y[t * y_stride] = w . x[t * x_stride] for n_tok tokens, four at a time so
+// each weight vector loaded serves four activations.
+void DotRowTokensImpl(const float* HWY_RESTRICT w, const float* HWY_RESTRICT x, size_t x_stride, size_t n_tok,
+                      size_t cols, float* HWY_RESTRICT y, size_t y_stride) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  size_t t = 0;
+  for (; t + 4 <= n_tok; t += 4) {
+    const float* x0 = x + t * x_stride;
+    const float* x1 = x0 + x_stride;
+    const float* x2 = x1 + x_stride;
+    const float* x3 = x2 + x_stride;
+    auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+    size_t i = 0;
+    for (; i + N <= cols; i += N) {
+      const auto wv = hn::LoadU(d, w + i);
+      a0 = hn::MulAdd(wv, hn::LoadU(d, x0 + i), a0);
+      a1 = hn::MulAdd(wv, hn::LoadU(d, x1 + i), a1);
+      a2 = hn::MulAdd(wv, hn::LoadU(d, x2 + i), a2);
+      a3 = hn::MulAdd(wv, hn::LoadU(d, x3 + i), a3);
+    }
+    float s0 = hn::GetLane(hn::SumOfLanes(d, a0)), s1 = hn::GetLane(hn::SumOfLanes(d, a1));
+    float s2 = hn::GetLane(hn::SumOfLanes(d, a2)), s3 = hn::GetLane(hn::SumOfLanes(d, a3));
+    for (; i < cols; ++i) {
+      s0 += w[i] * x0[i];
+      s1 += w[i] * x1[i];
+      s2 += w[i] * x2[i];
+      s3 += w[i] * x3[i];
+    }
+    y[t * y_stride] = s0;
+    y[(t + 1) * y_stride] = s1;
+    y[(t + 2) * y_stride] = s2;
+    y[(t + 3) * y_stride] = s3;
+  }
+  for (; t < n_tok; ++t) y[t * y_stride] = DotF32Impl(w, x + t * x_stride, cols);
 }
 
 // Dot of an FP8 e4m3 weight row with float activations, widening in
@@ -180,6 +210,7 @@ HWY_EXPORT(DecodeF16Impl);
 HWY_EXPORT(DecodeFp8Impl);
 HWY_EXPORT(DotFp8Impl);
 HWY_EXPORT(DotBf16Impl);
+HWY_EXPORT(DotRowTokensImpl);
 
 float DotF32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32Impl)(a, b, n); }
 void Axpy(float a, const float* x, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(AxpyImpl)(a, x, y, n); }
@@ -211,6 +242,10 @@ float DotFp8(const uint8_t* w, const float* scales, const float* x, size_t cols)
   return HWY_DYNAMIC_DISPATCH(DotFp8Impl)(w, scales, x, cols);
 }
 float DotBf16(const uint16_t* w, const float* x, size_t cols) { return HWY_DYNAMIC_DISPATCH(DotBf16Impl)(w, x, cols); }
+void DotRowTokens(const float* w, const float* x, size_t x_stride, size_t n_tok, size_t cols, float* y,
+                  size_t y_stride) {
+  HWY_DYNAMIC_DISPATCH(DotRowTokensImpl)(w, x, x_stride, n_tok, cols, y, y_stride);
+}
 
 std::string TargetName(int64_t target) { return hwy::TargetName(target); }
 

@@ -35,6 +35,10 @@ void WidenRow(const Matrix& w, int64_t r, float* out);
 // from widen-then-dot (within float error, not bit for bit).
 float DotFp8(const uint8_t* w, const float* scales, const float* x, size_t cols);
 float DotBf16(const uint16_t* w, const float* x, size_t cols);
+// y[t * y_stride] = w . x[t * x_stride] for t < n_tok (prefill: one widened
+// weight row against many tokens, four per pass).
+void DotRowTokens(const float* w, const float* x, size_t x_stride, size_t n_tok, size_t cols, float* y,
+                  size_t y_stride);
 
 // Name of the target the dispatcher picks on this CPU (for bench/info).
 std::string ActiveTargetName();
