@@ -97,7 +97,10 @@ void AddServe(CLI::App& app, Action& action) {
       served.eos_ids = m.eos_ids;
       served.defaults = defaults;
       served.defaults.max_tokens = -1;
+      for (CLI::Option* o : a->sampling.options)
+        if (o->check_name("--seed") && o->count() > 0) served.default_seed_fixed = true;
       served.context = so.slot_context;
+      if (a->sampling.max_tokens_opt->count() > 0) served.default_max_tokens = a->sampling.max_tokens;
       served.vocab_size = m.engine->facts().vocab_size;
 
       api::ServerOptions opt;

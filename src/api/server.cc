@@ -228,10 +228,11 @@ struct Server::Impl {
     GenerationRequest g;
     g.prompt = std::move(ids);
     g.params = cr.params;
-    if (!cr.seed_given) g.params.seed = Random();
+    if (!cr.seed_given && !model.default_seed_fixed) g.params.seed = Random();
     g.eos_ids = model.eos_ids;
     const int64_t room = model.context - n_prompt;
-    g.max_tokens = static_cast<int>(std::min<int64_t>(cr.max_tokens.value_or(static_cast<int>(room)), room));
+    const int64_t wanted = cr.max_tokens ? *cr.max_tokens : model.default_max_tokens > 0 ? model.default_max_tokens : room;
+    g.max_tokens = static_cast<int>(std::min<int64_t>(wanted, room));
     g.params.max_tokens = g.max_tokens;
 
     auto st = std::make_shared<RequestState>();

@@ -45,8 +45,12 @@ struct ServedModel {
   // dseek::Error when the template fails. Empty: the chat endpoint answers 400.
   std::function<std::string(const nlohmann::ordered_json& messages, bool* opened_think)> render_chat;
   std::vector<int32_t> eos_ids;
-  SamplingParams defaults;  // generation_config.json values
+  SamplingParams defaults;  // generation_config.json values, then the server's flags
+  // Requests without a seed use defaults.seed (the server was given --seed);
+  // otherwise each such request draws a fresh seed, as OpenAI's API does.
+  bool default_seed_fixed = false;
   int64_t context = 4096;   // tokens per request, prompt + answer
+  int default_max_tokens = 0;  // for requests without max_tokens; 0: the context left
   int64_t vocab_size = 0;
 };
 
