@@ -75,15 +75,21 @@ void ChatModelFlags::Register(CLI::App* cmd) {
 ChatModel OpenChatModel(const ChatModelFlags& flags) {
   ChatModel m;
   m.model_dir = flags.model;
-  if (!fs::is_directory(flags.model)) throw Error(flags.model, "", "model folder does not exist");
-  m.tokenizer = Tokenizer::FromDir(flags.model);
+  const bool gguf = fs::is_regular_file(flags.model) && fs::path(flags.model).extension() == ".gguf";
+  if (!gguf && !fs::is_directory(flags.model))
+    throw Error(flags.model, "", "no such model folder or .gguf file");
+  m.tokenizer = Tokenizer::FromDir(flags.model);  // a .gguf file carries its own vocabulary
   if (!flags.chat_template.empty()) {
     m.tmpl = ChatTemplate::FromFile(flags.chat_template);
+  } else if (gguf) {
+    if (!m.tokenizer->chat_template().empty())
+      m.tmpl = ChatTemplate::FromString(m.tokenizer->chat_template(), flags.model + ": tokenizer.chat_template");
   } else if (fs::exists(fs::path(flags.model) / "tokenizer_config.json")) {
     ChatTemplate t = ChatTemplate::FromFile(fs::path(flags.model) / "tokenizer_config.json");
     if (!t.source().empty()) m.tmpl = std::move(t);
   }
   try {
+    if (gguf) throw std::runtime_error("no config.json");
     auto cfg = nlohmann::json::parse(ReadTextFile((fs::path(flags.model) / "config.json").string()));
     m.synthetic = cfg.is_object() && cfg.value("dseek_synthetic", false);
   } catch (const std::exception&) {

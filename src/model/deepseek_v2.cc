@@ -196,6 +196,22 @@ class DeepseekV2Model final : public Model {
       m.has_shared = c.n_shared_experts > 0;
       if (m.has_shared) m.shared = Mlp(n("mlp.shared_experts."), c.n_shared_experts * c.moe_intermediate_size);
     }
+    // What one decode step streams: every attention and dense weight, the
+    // router, the shared experts, top-k routed experts, the LM head.
+    auto mlp_bytes = [](const DenseMlpWeights& m) { return m.gate.bytes() + m.up.bytes() + m.down.bytes(); };
+    int64_t bytes = static_cast<int64_t>(lm_head_.bytes());
+    for (const Layer& L : layers_) {
+      const MlaWeights& a = L.attn;
+      bytes += a.q_proj.bytes() + a.q_a_proj.bytes() + a.q_b_proj.bytes() + a.kv_a_proj.bytes() + a.kv_b_proj.bytes() +
+               a.o_proj.bytes();
+      if (!L.moe) {
+        bytes += mlp_bytes(L.mlp);
+      } else {
+        bytes += L.moe_w.router.bytes() + (L.moe_w.has_shared ? mlp_bytes(L.moe_w.shared) : 0) +
+                 c.num_experts_per_tok * mlp_bytes(L.moe_w.experts[0]);
+      }
+    }
+    facts_.weight_bytes_per_token = bytes;
   }
 
   DenseMlpWeights Mlp(const std::string& prefix, int64_t inter) const {

@@ -63,6 +63,11 @@ class DenseGqaModel final : public Model {
                               ws.GetMatrix(p + "mlp.up_proj.weight", c.intermediate_size, D),
                               ws.GetMatrix(p + "mlp.down_proj.weight", D, c.intermediate_size)};
     }
+    int64_t bytes = static_cast<int64_t>(lm_head_.bytes());
+    for (const Layer& L : layers_)
+      bytes += L.attn.q.bytes() + L.attn.k.bytes() + L.attn.v.bytes() + L.attn.o.bytes() + L.mlp.gate.bytes() +
+               L.mlp.up.bytes() + L.mlp.down.bytes();
+    facts_.weight_bytes_per_token = bytes;
   }
 
   const ModelFacts& facts() const override { return facts_; }

@@ -29,6 +29,7 @@ struct ModelFacts {
   int64_t params_total = 0;   // without MTP layers
   int64_t params_active = 0;  // per token
   int64_t kv_floats_per_token = 0;  // over all layers
+  int64_t weight_bytes_per_token = 0;  // weights a decode step reads (set once loaded)
   int64_t bos_token_id = -1, eos_token_id = -1;
 };
 

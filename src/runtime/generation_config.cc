@@ -73,7 +73,7 @@ SamplingParams FromModelDir(const std::string& model_dir,
   const std::filesystem::path path =
       std::filesystem::path(model_dir) / "generation_config.json";
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return base;
+  if (!std::filesystem::is_directory(model_dir, ec) || !std::filesystem::exists(path, ec)) return base;
   return FromGenerationConfig(path.string(), std::move(base));
 }
 
