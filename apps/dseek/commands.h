@@ -21,6 +21,7 @@ void AddTokenize(CLI::App& app, Action& action);  // tokenize and detokenize
 void AddRenderTemplate(CLI::App& app, Action& action);
 void AddRun(CLI::App& app, Action& action);
 void AddChat(CLI::App& app, Action& action);
+void AddBench(CLI::App& app, Action& action);
 void AddServe(CLI::App& app, Action& action);
 
 // "1,2,3" -> {1, 2, 3}; throws UsageError on anything else.

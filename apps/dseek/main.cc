@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   dseek::cli::AddRenderTemplate(app, action);
   dseek::cli::AddRun(app, action);
   dseek::cli::AddChat(app, action);
+  dseek::cli::AddBench(app, action);
   dseek::cli::AddServe(app, action);
   try {
     app.parse(argc, argv);
