@@ -1,6 +1,7 @@
 #include "model/layers/mla.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "kernels/ref/ref_ops.h"
@@ -29,46 +30,115 @@ int64_t LongestContext(std::span<const SeqSpan> seqs) {
   return m;
 }
 
-// Attention over the latent cache, one head at a time (heads in parallel).
-// Each head's W_UK / W_UV rows are widened once for the whole batch.
+// Scores of every head against cache rows [p0, p1) of one token: each
+// latent row is loaded once and serves all heads (reading it once per head
+// made long contexts memory-bound on the cache, not the weights).
+void LatentScores(const MlaDims& d, const KvCache& cache, int64_t layer, const float* q_abs, const float* q,
+                  int64_t len, int64_t p0, int64_t p1, float* scores) {
+  const int64_t H = d.n_heads, L = d.kv_lora_rank, qk = d.qk();
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* c = cache.Row(layer, p);
+    for (int64_t h = 0; h < H; ++h)
+      scores[h * len + p] =
+          (simd::DotF32(q_abs + h * L, c, L) + simd::DotF32(q + h * qk + d.nope, c + L, d.rope)) * d.softmax_scale;
+  }
+}
+
+// ctx[h] += sum over p in [p0, p1) of probs[h][p] * latent[p], all heads per row.
+void LatentContext(const MlaDims& d, const KvCache& cache, int64_t layer, const float* probs, int64_t len,
+                   int64_t p0, int64_t p1, float* ctx) {
+  const int64_t H = d.n_heads, L = d.kv_lora_rank;
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* c = cache.Row(layer, p);
+    for (int64_t h = 0; h < H; ++h) simd::Axpy(probs[h * len + p], c, ctx + h * L, L);
+  }
+}
+
+// Attention over the latent cache in absorbed form. W_UK / W_UV rows are
+// widened once per head for the whole batch; the attention itself runs
+// token-parallel when the batch has many tokens (prefill) and splits each
+// token's context across threads otherwise (decode).
 void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t layer,
                        std::span<const SeqSpan> seqs, size_t n, MlaScratch& s) {
   const int64_t H = d.n_heads, L = d.kv_lora_rank, qk = d.qk(), per_head = d.nope + d.v;
   const int64_t longest = LongestContext(seqs);
+  const int threads = be.Threads();
   Grow(s.q_abs, n * H * L);
   Grow(s.ctx, n * H * L);
   Grow(s.rows, H * L);
-  Grow(s.scores, H * longest);
+  // q_abs[t,h] = W_UK[h]^T q_nope[t,h]: a weighted sum of the head's K rows.
   be.ParallelFor(H, 1, [&](size_t h0, size_t h1) {
     for (size_t h = h0; h < h1; ++h) {
       float* row = s.rows.data() + h * L;
-      float* scores = s.scores.data() + h * longest;
-      // q_abs[t,h] = W_UK[h]^T q_nope[t,h]: a weighted sum of the head's K rows.
       for (size_t t = 0; t < n; ++t) std::fill_n(s.q_abs.data() + (t * H + h) * L, L, 0.0f);
       for (int64_t j = 0; j < d.nope; ++j) {
         simd::WidenRow(w.kv_b_proj, h * per_head + j, row);
         for (size_t t = 0; t < n; ++t)
           simd::Axpy(s.q[(t * H + h) * qk + j], row, s.q_abs.data() + (t * H + h) * L, L);
       }
-      for (const SeqSpan& sp : seqs) {
-        const KvCache& cache = *sp.cache;
-        const int64_t pos0 = cache.length();
-        for (size_t i = 0; i < sp.n; ++i) {
-          const size_t t = sp.begin + i;
-          const float* qa = s.q_abs.data() + (t * H + h) * L;
-          const float* qpe = s.q.data() + (t * H + h) * qk + d.nope;
-          const int64_t len = pos0 + static_cast<int64_t>(i) + 1;  // causal
-          for (int64_t p = 0; p < len; ++p) {
-            const float* c = cache.Row(layer, p);
-            scores[p] = (simd::DotF32(qa, c, L) + simd::DotF32(qpe, c + L, d.rope)) * d.softmax_scale;
-          }
-          SoftmaxInPlace(scores, len);
-          float* ctx = s.ctx.data() + (t * H + h) * L;
-          std::fill_n(ctx, L, 0.0f);
-          for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p], cache.Row(layer, p), ctx, L);
+    }
+  });
+  // (token, sequence) pairs in batch order.
+  s.token_seq.clear();
+  for (size_t k = 0; k < seqs.size(); ++k)
+    for (size_t i = 0; i < seqs[k].n; ++i) s.token_seq.push_back({seqs[k].begin + i, k});
+  auto token_len = [&](size_t idx) {
+    const SeqSpan& sp = seqs[s.token_seq[idx].second];
+    return sp.cache->length() + static_cast<int64_t>(s.token_seq[idx].first - sp.begin) + 1;  // causal
+  };
+  if (n >= static_cast<size_t>(2 * threads)) {
+    // Many tokens: one token per task, all heads, whole context.
+    Grow(s.scores, static_cast<size_t>(threads) * H * longest);
+    std::atomic<size_t> next{0};
+    be.ParallelFor(threads, 1, [&](size_t c0, size_t c1) {
+      for (size_t c = c0; c < c1; ++c) {
+        float* scores = s.scores.data() + c * H * longest;
+        for (size_t idx; (idx = next.fetch_add(1)) < n;) {
+          const size_t t = s.token_seq[idx].first;
+          const KvCache& cache = *seqs[s.token_seq[idx].second].cache;
+          const int64_t len = token_len(idx);
+          LatentScores(d, cache, layer, s.q_abs.data() + t * H * L, s.q.data() + t * H * qk, len, 0, len, scores);
+          for (int64_t h = 0; h < H; ++h) SoftmaxInPlace(scores + h * len, len);
+          float* ctx = s.ctx.data() + t * H * L;
+          std::fill_n(ctx, H * L, 0.0f);
+          LatentContext(d, cache, layer, scores, len, 0, len, ctx);
         }
       }
-      // out[t, h*v + j] = W_UV[h][j] . ctx[t,h]
+    });
+  } else {
+    // Few tokens: split each token's context into one chunk per thread.
+    Grow(s.scores, H * longest);
+    Grow(s.ctx_part, static_cast<size_t>(threads) * H * L);
+    for (size_t idx = 0; idx < n; ++idx) {
+      const size_t t = s.token_seq[idx].first;
+      const KvCache& cache = *seqs[s.token_seq[idx].second].cache;
+      const int64_t len = token_len(idx);
+      const int64_t chunk = (len + threads - 1) / threads;
+      float* scores = s.scores.data();
+      be.ParallelFor(threads, 1, [&](size_t c0, size_t c1) {
+        for (size_t c = c0; c < c1; ++c)
+          LatentScores(d, cache, layer, s.q_abs.data() + t * H * L, s.q.data() + t * H * qk, len,
+                       std::min<int64_t>(len, c * chunk), std::min<int64_t>(len, (c + 1) * chunk), scores);
+      });
+      for (int64_t h = 0; h < H; ++h) SoftmaxInPlace(scores + h * len, len);
+      be.ParallelFor(threads, 1, [&](size_t c0, size_t c1) {
+        for (size_t c = c0; c < c1; ++c) {
+          float* part = s.ctx_part.data() + c * H * L;
+          std::fill_n(part, H * L, 0.0f);
+          LatentContext(d, cache, layer, scores, len, std::min<int64_t>(len, c * chunk),
+                        std::min<int64_t>(len, (c + 1) * chunk), part);
+        }
+      });
+      float* ctx = s.ctx.data() + t * H * L;
+      std::copy_n(s.ctx_part.data(), H * L, ctx);
+      for (int c = 1; c < threads; ++c)
+        for (int64_t i = 0; i < H * L; ++i) ctx[i] += s.ctx_part[c * H * L + i];
+    }
+  }
+  // out[t, h*v + j] = W_UV[h][j] . ctx[t,h]
+  be.ParallelFor(H, 1, [&](size_t h0, size_t h1) {
+    for (size_t h = h0; h < h1; ++h) {
+      float* row = s.rows.data() + h * L;
       for (int64_t j = 0; j < d.v; ++j) {
         simd::WidenRow(w.kv_b_proj, h * per_head + d.nope + j, row);
         for (size_t t = 0; t < n; ++t)

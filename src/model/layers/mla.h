@@ -40,7 +40,8 @@ struct MlaWeights {
 enum class MlaForm { kAbsorbed, kNaive };
 
 struct MlaScratch {
-  std::vector<float> qa, q, kv, q_abs, ctx, attn_out, scores, rows, cos, sin, kfull, vfull;
+  std::vector<float> qa, q, kv, q_abs, ctx, ctx_part, attn_out, scores, rows, cos, sin, kfull, vfull;
+  std::vector<std::pair<size_t, size_t>> token_seq;  // (batch row, sequence index)
 };
 
 // x: [n, hidden], the tokens of every sequence in `seqs` stacked; each
