@@ -137,6 +137,73 @@ void DotRowTokensImpl(const float* HWY_RESTRICT w, const float* HWY_RESTRICT x, 
   for (; t < n_tok; ++t) y[t * y_stride] = DotF32Impl(w, x + t * x_stride, cols);
 }
 
+// y[t * y_stride + r] = w[r] . x[t] for a block of widened weight rows
+// (n_rows <= 16, row-major with stride cols) and n_tok tokens: 4 rows x 4
+// tokens per register tile, so every load feeds four FMAs, and tokens in
+// blocks of 32 so their activations stay in L2 while the rows are reused.
+void MatMulBlockImpl(const float* HWY_RESTRICT w, size_t n_rows, const float* HWY_RESTRICT x, size_t n_tok,
+                     size_t cols, float* HWY_RESTRICT y, size_t y_stride) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const size_t vec_cols = cols / N * N;
+  for (size_t tb = 0; tb < n_tok; tb += 32) {
+    const size_t te = tb + 32 < n_tok ? tb + 32 : n_tok;
+    size_t r = 0;
+    for (; r + 4 <= n_rows; r += 4) {
+      const float* w0 = w + r * cols;
+      const float* w1 = w0 + cols;
+      const float* w2 = w1 + cols;
+      const float* w3 = w2 + cols;
+      size_t t = tb;
+      for (; t + 4 <= te; t += 4) {
+        const float* x0 = x + t * cols;
+        const float* x1 = x0 + cols;
+        const float* x2 = x1 + cols;
+        const float* x3 = x2 + cols;
+        auto a00 = hn::Zero(d), a01 = hn::Zero(d), a02 = hn::Zero(d), a03 = hn::Zero(d);
+        auto a10 = hn::Zero(d), a11 = hn::Zero(d), a12 = hn::Zero(d), a13 = hn::Zero(d);
+        auto a20 = hn::Zero(d), a21 = hn::Zero(d), a22 = hn::Zero(d), a23 = hn::Zero(d);
+        auto a30 = hn::Zero(d), a31 = hn::Zero(d), a32 = hn::Zero(d), a33 = hn::Zero(d);
+        for (size_t i = 0; i < vec_cols; i += N) {
+          const auto v0 = hn::LoadU(d, x0 + i), v1 = hn::LoadU(d, x1 + i);
+          const auto v2 = hn::LoadU(d, x2 + i), v3 = hn::LoadU(d, x3 + i);
+          auto u = hn::LoadU(d, w0 + i);
+          a00 = hn::MulAdd(u, v0, a00); a01 = hn::MulAdd(u, v1, a01);
+          a02 = hn::MulAdd(u, v2, a02); a03 = hn::MulAdd(u, v3, a03);
+          u = hn::LoadU(d, w1 + i);
+          a10 = hn::MulAdd(u, v0, a10); a11 = hn::MulAdd(u, v1, a11);
+          a12 = hn::MulAdd(u, v2, a12); a13 = hn::MulAdd(u, v3, a13);
+          u = hn::LoadU(d, w2 + i);
+          a20 = hn::MulAdd(u, v0, a20); a21 = hn::MulAdd(u, v1, a21);
+          a22 = hn::MulAdd(u, v2, a22); a23 = hn::MulAdd(u, v3, a23);
+          u = hn::LoadU(d, w3 + i);
+          a30 = hn::MulAdd(u, v0, a30); a31 = hn::MulAdd(u, v1, a31);
+          a32 = hn::MulAdd(u, v2, a32); a33 = hn::MulAdd(u, v3, a33);
+        }
+        float acc[4][4] = {
+            {hn::GetLane(hn::SumOfLanes(d, a00)), hn::GetLane(hn::SumOfLanes(d, a01)),
+             hn::GetLane(hn::SumOfLanes(d, a02)), hn::GetLane(hn::SumOfLanes(d, a03))},
+            {hn::GetLane(hn::SumOfLanes(d, a10)), hn::GetLane(hn::SumOfLanes(d, a11)),
+             hn::GetLane(hn::SumOfLanes(d, a12)), hn::GetLane(hn::SumOfLanes(d, a13))},
+            {hn::GetLane(hn::SumOfLanes(d, a20)), hn::GetLane(hn::SumOfLanes(d, a21)),
+             hn::GetLane(hn::SumOfLanes(d, a22)), hn::GetLane(hn::SumOfLanes(d, a23))},
+            {hn::GetLane(hn::SumOfLanes(d, a30)), hn::GetLane(hn::SumOfLanes(d, a31)),
+             hn::GetLane(hn::SumOfLanes(d, a32)), hn::GetLane(hn::SumOfLanes(d, a33))}};
+        const float* xs[4] = {x0, x1, x2, x3};
+        const float* ws[4] = {w0, w1, w2, w3};
+        for (size_t i = vec_cols; i < cols; ++i)
+          for (int rr = 0; rr < 4; ++rr)
+            for (int tt = 0; tt < 4; ++tt) acc[rr][tt] += ws[rr][i] * xs[tt][i];
+        for (int rr = 0; rr < 4; ++rr)
+          for (int tt = 0; tt < 4; ++tt) y[(t + tt) * y_stride + r + rr] = acc[rr][tt];
+      }
+      for (; t < te; ++t)
+        for (int rr = 0; rr < 4; ++rr) y[t * y_stride + r + rr] = DotF32Impl(w + (r + rr) * cols, x + t * cols, cols);
+    }
+    for (; r < n_rows; ++r) DotRowTokensImpl(w + r * cols, x + tb * cols, cols, te - tb, cols, y + tb * y_stride + r, y_stride);
+  }
+}
+
 // Dot of an FP8 e4m3 weight row with float activations, widening in
 // registers (no scratch row). The e4m3 bits shifted into a float32's
 // exponent/mantissa give value * 2^-120 exactly (subnormals included), so
@@ -211,6 +278,7 @@ HWY_EXPORT(DecodeFp8Impl);
 HWY_EXPORT(DotFp8Impl);
 HWY_EXPORT(DotBf16Impl);
 HWY_EXPORT(DotRowTokensImpl);
+HWY_EXPORT(MatMulBlockImpl);
 
 float DotF32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32Impl)(a, b, n); }
 void Axpy(float a, const float* x, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(AxpyImpl)(a, x, y, n); }
@@ -242,6 +310,10 @@ float DotFp8(const uint8_t* w, const float* scales, const float* x, size_t cols)
   return HWY_DYNAMIC_DISPATCH(DotFp8Impl)(w, scales, x, cols);
 }
 float DotBf16(const uint16_t* w, const float* x, size_t cols) { return HWY_DYNAMIC_DISPATCH(DotBf16Impl)(w, x, cols); }
+void MatMulBlock(const float* w, size_t n_rows, const float* x, size_t n_tok, size_t cols, float* y,
+                 size_t y_stride) {
+  HWY_DYNAMIC_DISPATCH(MatMulBlockImpl)(w, n_rows, x, n_tok, cols, y, y_stride);
+}
 void DotRowTokens(const float* w, const float* x, size_t x_stride, size_t n_tok, size_t cols, float* y,
                   size_t y_stride) {
   HWY_DYNAMIC_DISPATCH(DotRowTokensImpl)(w, x, x_stride, n_tok, cols, y, y_stride);

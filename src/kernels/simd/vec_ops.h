@@ -39,6 +39,10 @@ float DotBf16(const uint16_t* w, const float* x, size_t cols);
 // weight row against many tokens, four per pass).
 void DotRowTokens(const float* w, const float* x, size_t x_stride, size_t n_tok, size_t cols, float* y,
                   size_t y_stride);
+// y[t * y_stride + r] = w[r] . x[t] for n_rows widened rows (stride cols) and
+// n_tok tokens (stride cols): register-tiled 4 rows x 4 tokens (prefill).
+void MatMulBlock(const float* w, size_t n_rows, const float* x, size_t n_tok, size_t cols, float* y,
+                 size_t y_stride);
 
 // Name of the target the dispatcher picks on this CPU (for bench/info).
 std::string ActiveTargetName();
