@@ -23,6 +23,8 @@ void AddRun(CLI::App& app, Action& action);
 void AddChat(CLI::App& app, Action& action);
 void AddBench(CLI::App& app, Action& action);
 void AddServe(CLI::App& app, Action& action);
+void AddQuantize(CLI::App& app, Action& action);
+void AddPerplexity(CLI::App& app, Action& action);
 
 // "1,2,3" -> {1, 2, 3}; throws UsageError on anything else.
 std::vector<int32_t> ParseIds(const std::string& s);

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   dseek::cli::AddChat(app, action);
   dseek::cli::AddBench(app, action);
   dseek::cli::AddServe(app, action);
+  dseek::cli::AddQuantize(app, action);
+  dseek::cli::AddPerplexity(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -593,8 +593,7 @@ void GgufWriter::Set(const std::string& key, GgufValue value) {
   kv_.emplace_back(key, std::move(value));
 }
 
-void GgufWriter::AddTensor(const std::string& name, GgmlType type, const std::vector<int64_t>& dims,
-                           std::vector<uint8_t> bytes) {
+uint64_t GgufWriter::CheckTensor(const std::string& name, GgmlType type, const std::vector<int64_t>& dims) const {
   if (name.empty() || name.size() > kMaxTensorNameBytes) throw Error("", name, "bad tensor name length");
   if (dims.size() > GgufLimits::kMaxDims) throw Error("", name, "more than 4 dimensions");
   for (const Tensor& t : tensors_) {
@@ -606,11 +605,23 @@ void GgufWriter::AddTensor(const std::string& name, GgmlType type, const std::ve
   }
   const int64_t row_bytes = GgmlRowBytes(type, dims.empty() ? 1 : dims[0]);
   int64_t expected = 0;
-  if (MulOverflows(row_bytes, rows, &expected) || static_cast<uint64_t>(expected) != bytes.size()) {
+  if (MulOverflows(row_bytes, rows, &expected)) throw Error("", name, "bad dimensions");
+  return static_cast<uint64_t>(expected);
+}
+
+void GgufWriter::AddTensor(const std::string& name, GgmlType type, const std::vector<int64_t>& dims,
+                           std::vector<uint8_t> bytes) {
+  const uint64_t expected = CheckTensor(name, type, dims);
+  if (expected != bytes.size()) {
     throw Error("", name, "data is " + std::to_string(bytes.size()) + " bytes, shape and type need " +
                               std::to_string(expected));
   }
-  tensors_.push_back({name, type, dims, std::move(bytes)});
+  tensors_.push_back({name, type, dims, std::move(bytes), expected, false});
+}
+
+void GgufWriter::AddTensorInfo(const std::string& name, GgmlType type, const std::vector<int64_t>& dims) {
+  const uint64_t expected = CheckTensor(name, type, dims);
+  tensors_.push_back({name, type, dims, {}, expected, true});
 }
 
 std::vector<uint8_t> GgufWriter::Header(uint64_t* alignment_out) const {
@@ -639,7 +650,7 @@ std::vector<uint8_t> GgufWriter::Header(uint64_t* alignment_out) const {
     for (int64_t d : t.dims) s.LE(static_cast<uint64_t>(d), 8);
     s.LE(static_cast<uint32_t>(t.type), 4);
     s.LE(offset, 8);
-    offset += (t.bytes.size() + alignment - 1) / alignment * alignment;
+    offset += (t.nbytes + alignment - 1) / alignment * alignment;
   }
   s.PadTo(alignment);
   *alignment_out = alignment;
@@ -647,6 +658,8 @@ std::vector<uint8_t> GgufWriter::Header(uint64_t* alignment_out) const {
 }
 
 std::vector<uint8_t> GgufWriter::Serialize() const {
+  for (const Tensor& t : tensors_)
+    if (t.deferred) throw Error("", t.name, "tensor data is streamed: use WriteStreaming");
   uint64_t alignment = 0;
   std::vector<uint8_t> out = Header(&alignment);
   for (const Tensor& t : tensors_) {
@@ -657,6 +670,10 @@ std::vector<uint8_t> GgufWriter::Serialize() const {
 }
 
 void GgufWriter::Write(const std::string& path) const {
+  WriteStreaming(path, [](size_t, const Sink&) {});
+}
+
+void GgufWriter::WriteStreaming(const std::string& path, const std::function<void(size_t, const Sink&)>& produce) const {
   // Streams the tensors rather than serializing: a model's worth of data
   // should not be held twice in memory.
   uint64_t alignment = 0;
@@ -665,9 +682,22 @@ void GgufWriter::Write(const std::string& path) const {
   if (!out) throw Error(path, "", "cannot open for writing");
   out.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
   const std::vector<char> zeros(alignment, 0);
-  for (const Tensor& t : tensors_) {
-    out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
-    const uint64_t pad = (alignment - t.bytes.size() % alignment) % alignment;
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const Tensor& t = tensors_[i];
+    if (t.deferred) {
+      uint64_t got = 0;
+      produce(i, [&](const void* data, size_t n) {
+        if (got + n > t.nbytes) throw Error(path, t.name, "producer gave more bytes than the tensor holds");
+        out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+        got += n;
+      });
+      if (got != t.nbytes)
+        throw Error(path, t.name, "producer gave " + std::to_string(got) + " bytes, expected " + std::to_string(t.nbytes));
+      if (!out) throw Error(path, t.name, "write failed");
+    } else {
+      out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
+    }
+    const uint64_t pad = (alignment - t.nbytes % alignment) % alignment;
     out.write(zeros.data(), static_cast<std::streamsize>(pad));
   }
   out.close();

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -182,9 +183,20 @@ class GgufWriter {
   void AddTensor(const std::string& name, GgmlType type, const std::vector<int64_t>& dims,
                  std::vector<uint8_t> bytes);
 
+  // Declares a tensor whose data WriteStreaming() asks for when it gets to
+  // it, so a model's worth of data need not sit in memory (dseek quantize).
+  void AddTensorInfo(const std::string& name, GgmlType type, const std::vector<int64_t>& dims);
+
   // Serializes to a byte buffer / a file (throws dseek::Error on I/O failure).
+  // Both throw if a tensor was added with AddTensorInfo.
   std::vector<uint8_t> Serialize() const;
   void Write(const std::string& path) const;
+
+  // Writes the file; for each tensor added with AddTensorInfo, calls
+  // produce(index, sink) in file order (index counts all tensors), which must
+  // pass exactly that tensor's bytes to sink, in one or more chunks.
+  using Sink = std::function<void(const void* data, size_t n)>;
+  void WriteStreaming(const std::string& path, const std::function<void(size_t, const Sink&)>& produce) const;
 
  private:
   // Everything up to the data section (padded); sets *alignment.
@@ -194,7 +206,11 @@ class GgufWriter {
     GgmlType type;
     std::vector<int64_t> dims;
     std::vector<uint8_t> bytes;
+    uint64_t nbytes = 0;
+    bool deferred = false;  // AddTensorInfo: bytes come from WriteStreaming's producer
   };
+  // Checks name and dims; returns the byte size the shape and type need.
+  uint64_t CheckTensor(const std::string& name, GgmlType type, const std::vector<int64_t>& dims) const;
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::vector<Tensor> tensors_;
 };
