@@ -4,7 +4,7 @@
 set -e
 PKGS="cmake ninja-build g++ make pkg-config libhwy-dev nlohmann-json3-dev libpcre2-dev \
 libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libreadline-dev python3 \
-libcpp-httplib-dev chromium"
+libcpp-httplib-dev libcurl4-openssl-dev libssl-dev chromium"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "apps/dseek/hub_settings.h"
 #include "base/error.h"
 #include "base/mapped_file.h"
 #include "runtime/generation_config.h"
@@ -31,7 +32,7 @@ void SamplingFlags::Register(CLI::App* cmd) {
 SamplingParams SamplingFlags::Resolve(const std::string& model_dir) const {
   SamplingParams base;
   base.temperature = 0.8f;  // llama.cpp's default when the model gives none
-  SamplingParams p = FromModelDir(model_dir, base);
+  SamplingParams p = FromModelDir(ResolveModelPath(model_dir), base);
   auto given = [&](const char* name) {
     for (CLI::Option* o : options)
       if (o->check_name(name) && o->count() > 0) return true;
@@ -72,7 +73,9 @@ void ChatModelFlags::Register(CLI::App* cmd) {
   cmd->add_option("-c,--ctx-size", ctx, "Context size in tokens")->check(CLI::Range(16, 1 << 24));
 }
 
-ChatModel OpenChatModel(const ChatModelFlags& flags) {
+ChatModel OpenChatModel(const ChatModelFlags& given) {
+  ChatModelFlags flags = given;
+  flags.model = ResolveModelPath(given.model);  // ORG/NAME[:FILE] from `dseek pull`
   ChatModel m;
   m.model_dir = flags.model;
   const bool gguf = fs::is_regular_file(flags.model) && fs::path(flags.model).extension() == ".gguf";

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "apps/dseek/commands.h"
+#include "apps/dseek/hub_settings.h"
 #include "base/error.h"
 #include "kernels/simd/vec_ops.h"
 #include "runtime/engine.h"
@@ -61,7 +62,7 @@ void AddBench(CLI::App& app, Action& action) {
       EngineOptions opt;
       opt.threads = a->threads;
       opt.context = std::max<int64_t>(a->p, a->d + a->n) + 1;
-      auto engine = Engine::Open(a->model, opt);
+      auto engine = Engine::Open(ResolveModelPath(a->model), opt);
       Model& m = engine->model();
       const int64_t V = m.facts().vocab_size;
       std::mt19937 rng(1234);

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apps/dseek/commands.h"
+#include "apps/dseek/hub_settings.h"
 #include "base/error.h"
 #include "runtime/engine.h"
 
@@ -35,7 +36,7 @@ void AddGenerate(CLI::App& app, Action& action) {
       EngineOptions opt;
       opt.threads = a->threads;
       opt.context = a->ctx > 0 ? a->ctx : static_cast<int64_t>(ids.size()) + a->n;
-      auto engine = Engine::Open(a->model, opt);
+      auto engine = Engine::Open(ResolveModelPath(a->model), opt);
       using Clock = std::chrono::steady_clock;
       auto t0 = Clock::now();
       Clock::time_point t_first;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "apps/dseek/commands.h"
+#include "apps/dseek/hub_settings.h"
 #include "base/dtype.h"
 #include "format/gguf.h"
 #include "format/json_config.h"
@@ -77,6 +78,7 @@ void AddInfo(CLI::App& app, Action& action) {
   cmd->add_option("model", *path, "Model folder, config.json or .gguf file")->required();
   cmd->callback([path, &action] {
     action = [path] {
+      *path = ResolveModelPath(*path);
       namespace fs = std::filesystem;
       if (fs::path(*path).extension() == ".gguf" && !fs::is_directory(*path)) return InfoGguf(*path);
       const bool is_dir = fs::is_directory(*path);

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "apps/dseek/commands.h"
+#include "apps/dseek/hub_settings.h"
 #include "base/error.h"
 #include "runtime/engine.h"
 
@@ -33,7 +34,7 @@ void AddLogits(CLI::App& app, Action& action) {
       opt.model.prefill_form = a->form == "naive"      ? AttentionForm::kNaive
                                : a->form == "absorbed" ? AttentionForm::kAbsorbed
                                                        : AttentionForm::kAuto;
-      auto engine = Engine::Open(a->model, opt);
+      auto engine = Engine::Open(ResolveModelPath(a->model), opt);
       std::vector<float> logits = engine->Logits(ids, a->incremental);
       std::ofstream out(a->out, std::ios::binary | std::ios::trunc);
       if (!out) throw Error(a->out, "", "cannot create output file");

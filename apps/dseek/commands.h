@@ -25,6 +25,9 @@ void AddBench(CLI::App& app, Action& action);
 void AddServe(CLI::App& app, Action& action);
 void AddQuantize(CLI::App& app, Action& action);
 void AddPerplexity(CLI::App& app, Action& action);
+void AddPull(CLI::App& app, Action& action);  // pull from the hub into the cache
+void AddList(CLI::App& app, Action& action);  // list the cache
+void AddRm(CLI::App& app, Action& action);    // delete from the cache
 
 // "1,2,3" -> {1, 2, 3}; throws UsageError on anything else.
 std::vector<int32_t> ParseIds(const std::string& s);

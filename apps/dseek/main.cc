@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   dseek::cli::AddServe(app, action);
   dseek::cli::AddQuantize(app, action);
   dseek::cli::AddPerplexity(app, action);
+  dseek::cli::AddPull(app, action);
+  dseek::cli::AddList(app, action);
+  dseek::cli::AddRm(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
