@@ -79,8 +79,9 @@ class ProgressView {
       bar = "[" + std::string(fill, '#') + std::string(kWidth - fill, '.') + "] " +
             std::to_string(e.done * 100 / e.total) + "% ";
     }
-    std::fprintf(stderr, "\r\033[K%s %s%s / %s  %s/s", e.path.c_str(), bar.c_str(), hub::HumanBytes(e.done).c_str(),
-                 e.total ? hub::HumanBytes(e.total).c_str() : "?", hub::HumanBytes(static_cast<uint64_t>(rate)).c_str());
+    const std::string speed = rate > 0 ? "  " + hub::HumanBytes(static_cast<uint64_t>(rate)) + "/s" : "";
+    std::fprintf(stderr, "\r\033[K%s %s%s / %s%s", e.path.c_str(), bar.c_str(), hub::HumanBytes(e.done).c_str(),
+                 e.total ? hub::HumanBytes(e.total).c_str() : "?", speed.c_str());
     if (done) std::fprintf(stderr, "  verified\n");
   }
 

@@ -1,7 +1,10 @@
 #include "hub/hub_client.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -252,7 +255,7 @@ std::vector<RemoteFile> ListFiles(Http& http, const ModelRef& ref, std::string* 
       if (!e.is_object() || e.value("type", "") != "file" || !e.contains("path") || !e["path"].is_string()) continue;
       RemoteFile f;
       f.path = e["path"].get<std::string>();
-      if (!IsSafeRelativePath(f.path) || f.path.ends_with(".part") || f.path == ".dseek-pull.json")
+      if (!IsCacheablePath(f.path))
         throw Error(url, f.path, "unsafe file path in the hub's listing");
       const json* lfs = e.contains("lfs") && e["lfs"].is_object() ? &e["lfs"] : nullptr;
       const json* size = lfs && lfs->contains("size") ? &(*lfs)["size"] : e.contains("size") ? &e["size"] : nullptr;
@@ -524,6 +527,16 @@ PullResult Pull(const HubOptions& opt, const ModelRef& ref, const ModelCache& ca
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string(), "", "cannot create the cache folder: " + ec.message());
+  // One pull per cache folder at a time: a second would write the same .part files.
+  const fs::path lock_path = dir / ".dseek-pull.lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) throw Error(lock_path.string(), "", "cannot create the lock file");
+  std::unique_ptr<int, void (*)(int*)> unlock(new int(lock_fd), [](int* fd) {
+    ::close(*fd);
+    delete fd;
+  });
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+    throw Error(dir.string(), "", "another dseek pull of this model is running; wait for it to finish");
   ModelRef whole = ref;
   whole.file.clear();
   Manifest manifest = cache.ReadManifest(whole);
@@ -560,6 +573,11 @@ PullResult Pull(const HubOptions& opt, const ModelRef& ref, const ModelCache& ca
       if (observer) observer(Ev(PullEvent::Kind::kSkipped, f->path, f->size, f->size));
     } else {
       fs::remove(dest, ec);
+      const uint64_t part = fs::is_regular_file(dest.string() + ".part", ec) ? fs::file_size(dest.string() + ".part", ec) : 0;
+      const fs::space_info space = fs::space(dir, ec);
+      if (!ec && f->size_known && f->size > part && space.available < f->size - part)
+        throw Error(dest.string(), "", "not enough disk space: it needs " + HumanBytes(f->size - part) + ", " +
+                                           HumanBytes(space.available) + " are free in " + dir.string());
       const std::string url = opt.endpoint + "/" + ref.repo() + "/resolve/" + UrlEncode(rev, false) + "/" + UrlEncode(f->path, true);
       result.bytes_downloaded += FetchFile(http, url, *f, dest, observer);
       if (!f->size_known) rec.size = fs::file_size(dest, ec);

@@ -16,7 +16,7 @@
 // libcurl does the HTTP: it follows redirects (http and https only), honours
 // the usual proxy variables (http_proxy, https_proxy, no_proxy), and sends
 // the bearer token only to the endpoint's host, never to a redirect's.
-// Not thread-safe: one Pull at a time per cache folder.
+// A second Pull of the same repo (any process) fails fast on the folder's lock.
 #pragma once
 
 #include <cstdint>

@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kManifest = ".dseek-pull.json";
+constexpr const char* kLock = ".dseek-pull.lock";
 
 // The hub's rule for user/org and repo names, plus its ban on "--" and "..".
 bool IsHubName(const std::string& s) {
@@ -51,6 +52,12 @@ bool IsSafeRelativePath(const std::string& path) {
   return true;
 }
 
+bool IsCacheablePath(const std::string& path) {
+  if (!IsSafeRelativePath(path) || path.ends_with(".part")) return false;
+  const std::string base = path.substr(path.rfind('/') + 1);
+  return base != kManifest && base != kLock && base != std::string(kManifest) + ".tmp";
+}
+
 std::optional<ModelRef> ParseModelRef(const std::string& s) {
   const size_t colon = s.find(':');
   const std::string repo = s.substr(0, colon);
@@ -62,7 +69,7 @@ std::optional<ModelRef> ParseModelRef(const std::string& s) {
   if (!IsHubName(ref.org) || !IsHubName(ref.name)) return std::nullopt;
   if (colon != std::string::npos) {
     ref.file = s.substr(colon + 1);
-    if (!IsSafeRelativePath(ref.file) || ref.file.ends_with(".part") || ref.file == kManifest)
+    if (!IsCacheablePath(ref.file))
       throw Error(s, "FILE", "not a file path inside the repository (ORG/NAME:FILE, FILE relative, no '..')");
   }
   return ref;
@@ -115,7 +122,7 @@ std::vector<CacheEntry> ModelCache::List() const {
       if (ec) break;
       if (!it->is_regular_file(ec)) continue;
       const std::string name = it->path().filename().string();
-      if (name == kManifest) continue;
+      if (name == kManifest || name == kLock) continue;
       if (name.ends_with(".part")) {
         e.incomplete = true;
         continue;

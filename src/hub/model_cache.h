@@ -6,11 +6,12 @@
 //   {root}/{org}--{name}/                  the repository's files, same paths
 //   {root}/{org}--{name}/.dseek-pull.json  repo, revision and verified files
 //   {root}/{org}--{name}/{path}.part       a download in progress (resumable)
+//   {root}/{org}--{name}/.dseek-pull.lock  flock'd while a pull runs
 // The hub forbids "--" in its names, so the folder name maps back uniquely.
 //
 // Names and file paths from users and from the hub are untrusted: they are
 // validated here so that nothing is ever written outside the repo's folder.
-// Thread-safety: plain values; concurrent pulls of one repo are not supported.
+// Thread-safety: plain values; Pull (hub_client.h) locks a repo's folder.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +37,9 @@ std::optional<ModelRef> ParseModelRef(const std::string& s);
 // True for a relative path with no empty, "." or ".." parts and no
 // backslashes or control characters: safe to join under a folder.
 bool IsSafeRelativePath(const std::string& path);
+// IsSafeRelativePath, and not a name the cache keeps for itself (*.part, the
+// manifest, the lock): a repo path that may be stored.
+bool IsCacheablePath(const std::string& path);
 
 // One file a pull verified, as recorded in the manifest.
 struct CachedFile {

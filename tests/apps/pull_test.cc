@@ -10,6 +10,8 @@
 
 #include "../format/malformed_files.h"
 #include "fake_hub.h"
+#include "hub/digest.h"
+#include "hub/model_cache.h"
 
 namespace dseek {
 namespace {
@@ -284,6 +286,68 @@ TEST_F(Pull, ListAndRm) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(fs::exists(CacheDir("test-org--gated") / "generation_config.json"));
   EXPECT_TRUE(fs::exists(CacheDir("test-org--gated") / "model.safetensors"));
+}
+
+TEST_F(Pull, HostilePathInTheListingIsRefused) {
+  HubRepo repo;
+  repo.files["config.json"] = {fixture_config_, false, ""};
+  repo.files["../escape.safetensors"] = {"x", true, ""};
+  hub_.AddRepo("test-org/hostile", repo);
+  RunResult r = Dseek("pull test-org/hostile");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unsafe file path in the hub's listing"));
+  EXPECT_FALSE(fs::exists(fs::path(tmp_ / "home") / "escape.safetensors"));
+  EXPECT_FALSE(fs::exists(fs::path(tmp_ / "home") / "models" / "escape.safetensors"));
+}
+
+TEST_F(Pull, GgufOnlyRepoAsksForOneFile) {
+  HubRepo repo;
+  repo.files["model-Q4_K_M.gguf"] = {"gguf", true, ""};
+  repo.files["README.md"] = {"# r\n", false, ""};
+  hub_.AddRepo("test-org/gguf-only", repo);
+  RunResult r = Dseek("pull test-org/gguf-only");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("dseek pull test-org/gguf-only:model-Q4_K_M.gguf"));
+}
+
+TEST(ModelRefTest, Parse) {
+  auto r = hub::ParseModelRef("deepseek-ai/DeepSeek-V2-Lite");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->org, "deepseek-ai");
+  EXPECT_EQ(r->name, "DeepSeek-V2-Lite");
+  EXPECT_EQ(r->file, "");
+  r = hub::ParseModelRef("unsloth/DeepSeek-R1-GGUF:Q2_K/DeepSeek-R1-Q2_K-00001-of-00005.gguf");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->repo(), "unsloth/DeepSeek-R1-GGUF");
+  EXPECT_EQ(r->file, "Q2_K/DeepSeek-R1-Q2_K-00001-of-00005.gguf");
+  // Paths, not names.
+  for (const char* s : {"model", "/abs/path", "./org/name", "a/b/c", "org/", "/name", "org--x/name", "o/na..me", "org/-x"})
+    EXPECT_FALSE(hub::ParseModelRef(s)) << s;
+  // Names with a file that must never be joined to a folder.
+  for (const char* s : {"o/n:../x", "o/n:/etc/passwd", "o/n:a//b", "o/n:", "o/n:x.part", "o/n:.dseek-pull.json", "o/n:a\\b"})
+    EXPECT_THROW(hub::ParseModelRef(s), Error) << s;
+}
+
+TEST(DigestTest, Sha256AndGitBlobVectors) {
+  EXPECT_EQ(hub::Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hub::Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hub::Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  std::string million(1000000, 'a');
+  hub::Digest d(hub::Digest::Kind::kSha256);
+  for (size_t i = 0; i < million.size(); i += 4096) d.Update(million.data() + i, std::min<size_t>(4096, million.size() - i));
+  EXPECT_EQ(d.HexFinal(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  // `git hash-object` of "hello\n".
+  hub::Digest g(hub::Digest::Kind::kSha1);
+  const std::string blob = std::string("blob 6") + '\0' + "hello\n";
+  g.Update(blob.data(), blob.size());
+  EXPECT_EQ(g.HexFinal(), "ce013625030ba8dba906f756967f9e9ca394464a");
+}
+
+TEST(ModelCacheTest, HumanBytes) {
+  EXPECT_EQ(hub::HumanBytes(12), "12 B");
+  EXPECT_EQ(hub::HumanBytes(1500), "1.5 KB");
+  EXPECT_EQ(hub::HumanBytes(15'700'000'000ull), "16 GB");
 }
 
 }  // namespace
