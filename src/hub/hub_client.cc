@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cctype>
 #include <cstring>
 #include <cstdio>
@@ -434,6 +436,7 @@ uint64_t FetchFile(Http& http, const std::string& url, const RemoteFile& f, cons
       } else if (reply.status >= 500) {
         transient = "HTTP " + std::to_string(reply.status);
       } else if (reply.status != 200 && reply.status != 206) {
+        if (fs::file_size(part, ec) == 0) fs::remove(part, ec);  // opened for nothing
         ThrowHttp(http, reply, dest.string(), f.path);
       } else if (f.size_known && t.written < f.size) {
         transient = "the transfer ended early";
@@ -443,6 +446,7 @@ uint64_t FetchFile(Http& http, const std::string& url, const RemoteFile& f, cons
       if (attempt >= http.opt().retries)
         throw Error(dest.string(), "", "download failed: " + transient + "; run the same pull again to resume");
       if (observer) observer(Ev(PullEvent::Kind::kRetry, f.path, t.written, f.size, 0, 0, transient));
+      std::this_thread::sleep_for(std::chrono::seconds(std::min(attempt, 8)));  // back off: 0, 1, 2... s
       continue;
     }
     const uint64_t size = fs::file_size(part, ec);

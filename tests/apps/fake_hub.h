@@ -29,7 +29,7 @@ namespace dseek::testing {
 struct HubFile {
   std::string bytes;         // what the listing describes (size, oid)
   bool lfs = true;
-  std::string served;        // when not empty: what /resolve/ actually serves
+  std::string served;        // when not empty: what /resolve/ actually serves ("<404>": nothing)
 };
 
 struct HubRepo {
@@ -238,7 +238,7 @@ class FakeHub {
       const std::string repo = p[0] + "/" + p[1];
       if (!Allowed(c, r, repo)) return;
       const std::string path = Join(p, 4);
-      if (!repos_[repo].files.count(path)) {
+      if (!repos_[repo].files.count(path) || repos_[repo].files[path].served == "<404>") {
         Reply(c, 404, R"({"error":"Entry not found"})", {"X-Error-Code: EntryNotFound"});
         return;
       }

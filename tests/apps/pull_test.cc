@@ -228,6 +228,15 @@ TEST_F(Pull, HubErrorsAreClear) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("HF_TOKEN was rejected"));
 
+  HubRepo vanished;
+  vanished.files["config.json"] = {fixture_config_, false, ""};
+  vanished.files["model.safetensors"] = {fixture_weights_, true, "<404>"};
+  hub_.AddRepo("test-org/vanished", vanished);
+  r = Dseek("pull test-org/vanished");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("model.safetensors: model.safetensors not found (HTTP 404)"));
+  EXPECT_FALSE(fs::exists(CacheDir("test-org--vanished") / "model.safetensors.part"));
+
   r = Dseek("pull not-a-name");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("expected ORG/NAME"));
