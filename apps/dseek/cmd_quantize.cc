@@ -48,8 +48,8 @@ void AddQuantize(CLI::App& app, Action& action) {
                     static_cast<long long>(s.tensors), static_cast<long long>(s.elements), s.bytes / 1e6,
                     s.elements > 0 ? 8.0 * static_cast<double>(s.bytes) / static_cast<double>(s.elements) : 0.0);
       }
-      std::printf("%s: %.2f MB, %lld weights, %.3f bits per weight\n", rep.output.c_str(), rep.file_bytes / 1e6,
-                  static_cast<long long>(rep.elements), rep.bits_per_weight);
+      std::printf("%s: %.2f MB (tensors %.2f MB), %lld weights, %.3f bits per weight\n", rep.output.c_str(),
+                  rep.file_bytes / 1e6, rep.tensor_bytes / 1e6, static_cast<long long>(rep.elements), rep.bits_per_weight);
       return 0;
     };
   });

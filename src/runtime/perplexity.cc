@@ -46,7 +46,7 @@ PerplexityResult ComputePerplexity(Model& model, const std::vector<int32_t>& tok
   if (opt.batch < 1) throw Error("", "--batch", "must be positive");
   const int64_t n_windows = static_cast<int64_t>(tokens.size()) / ctx;
   if (n_windows < 1)
-    throw Error("", "--text-file", "the text is " + std::to_string(tokens.size()) + " tokens, fewer than one window of " +
+    throw Error("", "--ctx", "the input is " + std::to_string(tokens.size()) + " tokens, fewer than one window of " +
                                        std::to_string(ctx) + " (use a smaller --ctx)");
   if (base && base->facts().vocab_size != V)
     throw Error("", "--kl-base", "vocabulary sizes differ (" + std::to_string(base->facts().vocab_size) + " vs " +

@@ -547,10 +547,10 @@ QuantizeReport ToFp8(const std::string& in, const std::string& out, const Quanti
       if (progress) progress(done, total, n);
       TensorView v = ws->Get(n);
       auto add = [&](const std::string& name, DType dt, std::vector<int64_t> shape, std::vector<uint8_t> bytes) {
-        QuantizeTypeStats& s = rep.by_type[std::string(DTypeName(dt))];
         int64_t el = 1;
         for (int64_t d : shape) el *= d;
         if (!EndsWith(name, "_scale_inv")) {
+          QuantizeTypeStats& s = rep.by_type[std::string(DTypeName(dt))];
           s.elements += el;
           s.tensors += 1;
           rep.elements += el;
@@ -640,7 +640,8 @@ QuantizeReport Quantize(const std::string& in, const std::string& out, const Qua
   } else {
     throw Error(in, "", "expected a Hugging Face model folder or a .gguf file");
   }
-  rep.bits_per_weight = rep.elements > 0 ? 8.0 * static_cast<double>(rep.file_bytes) / static_cast<double>(rep.elements) : 0;
+  for (const auto& [type, st] : rep.by_type) rep.tensor_bytes += st.bytes;
+  rep.bits_per_weight = rep.elements > 0 ? 8.0 * static_cast<double>(rep.tensor_bytes) / static_cast<double>(rep.elements) : 0;
   return rep;
 }
 

@@ -45,9 +45,10 @@ struct QuantizeTypeStats {
 
 struct QuantizeReport {
   std::string output;
-  int64_t file_bytes = 0;   // the output file (or folder's safetensors) size
-  int64_t elements = 0;     // all tensor elements written
-  double bits_per_weight = 0;  // 8 * file_bytes / elements
+  int64_t file_bytes = 0;    // the output file (or the folder's safetensors) size
+  int64_t tensor_bytes = 0;  // tensor data alone (FP8: with its scales), as llama.cpp's "model size"
+  int64_t elements = 0;      // all tensor elements written
+  double bits_per_weight = 0;  // 8 * tensor_bytes / elements (metadata such as the vocabulary excluded)
   std::map<std::string, QuantizeTypeStats> by_type;  // "q4_K", "f32", "f8_e4m3" ...
   std::vector<std::string> warnings;
 };
