@@ -13,6 +13,7 @@
 #include "base/numeric.h"
 #include "kernels/ref/quant_ref.h"
 #include "kernels/ref/ref_ops.h"
+#include "kernels/simd/quant_dot.h"
 #include "kernels/simd/vec_ops.h"
 
 namespace dseek {
@@ -207,7 +208,7 @@ TEST_P(MatMulGgmlTypes, CpuBackendMatchesDequantizeDot) {
   for (int threads : {1, 3}) {
     auto be = MakeCpuBackend(threads);
     for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{1, 256}, {37, 512}, {160, 256}})
-      for (size_t ntok : {1, 5}) {
+      for (size_t ntok : {1, 5, 33}) {
         auto v = Random(rows * cols, static_cast<uint32_t>(rows * 7 + cols));
         const int64_t rb = GgmlRowBytes(t, cols);
         std::vector<uint8_t> bytes(rows * rb);
@@ -226,7 +227,22 @@ TEST_P(MatMulGgmlTypes, CpuBackendMatchesDequantizeDot) {
         auto x = Random(ntok * cols, 5);
         std::vector<float> got(ntok * rows), row(cols);
         be->MatMul(m, x.data(), ntok, got.data());
-        for (int64_t r = 0; r < rows; ++r) {
+        const bool int_dot = m.dtype == DType::kGgml && simd::HasQuantDot(t);
+        if (int_dot) {
+          // Integer dots with 8-bit activations, as llama.cpp: each token's
+          // result is ggml's quantized dot, whatever the batch or threads.
+          const GgmlType at = simd::QuantActivationType(t);
+          std::vector<uint8_t> aq(GgmlRowBytes(at, cols));
+          for (size_t k = 0; k < ntok; ++k) {
+            ref::QuantizeRowGgml(at, x.data() + k * cols, cols, aq.data());
+            for (int64_t r = 0; r < rows; ++r) {
+              const float want = ref::VecDotQuantized(t, bytes.data() + r * rb, aq.data(), cols);
+              ASSERT_NEAR(got[k * rows + r], want, 1e-5 * (1 + std::fabs(want)))
+                  << GgmlTypeName(t) << " " << rows << "x" << cols << " row " << r << " tok " << k;
+            }
+          }
+        }
+        for (int64_t r = 0; r < rows && !int_dot; ++r) {
           ref::DequantizeRowGgml(t, bytes.data() + r * rb, cols, row.data());
           for (size_t k = 0; k < ntok; ++k) {
             double want = 0;

@@ -5,10 +5,18 @@
 // last-position top-1 token is the reference's.
 //
 // Tolerances: llama.cpp rounds the input of every non-F32 matmul (to f16, Q8_0
-// or Q8_K blocks); dseek multiplies exact float32 inputs with the dequantized
-// weights, so for quantized weights the expected gap is the README's
-// "float64, exact matmul inputs" column (F16 4.4e-3, Q8_0 9.4e-2, Q4_K 2.2e-1),
-// with headroom.
+// or Q8_K blocks). dseek's CPU backend does the same for Q8_0/Q4_0/Q4_K/Q6_K
+// weights (kernels/simd/quant_dot.h), so tiny-qwen2-q8_0 matches llama.cpp to
+// float rounding (measured: 0). F16 still multiplies exact float32 inputs (the
+// README's "float64, exact matmul inputs" column: F16 4.4e-3). deepseek2-q4_k
+// stays apart (measured 0.31) because dseek's absorbed MLA multiplies the
+// Q8_0 k_b/v_b rows in float where llama.cpp quantizes q_nope and the context.
+//
+// Incremental vs full: equal to float rounding for float weights. With 8-bit
+// activations a last-bit difference between the batched and the per-token
+// attention (decode splits the context across threads) can move an
+// activation across a rounding step, and the sigmoid router can then pick
+// another expert: the two passes agree only to the activation-rounding level.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -46,6 +54,7 @@ float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
 struct Case {
   std::string name;
   float tolerance;  // max |dseek - llama.cpp| over all positions and vocab
+  float self_tolerance = 1e-4f;  // max |incremental - full|
 };
 
 class GgufParity : public ::testing::TestWithParam<Case> {};
@@ -69,7 +78,7 @@ TEST_P(GgufParity, LogitsMatchLlamaCpp) {
                   c.name.c_str(), ids.size(), threads, d_full, d_inc, d_self);
       EXPECT_LE(d_full, c.tolerance);
       EXPECT_LE(d_inc, c.tolerance);
-      EXPECT_LE(d_self, 1e-4f);
+      EXPECT_LE(d_self, c.self_tolerance);
       const float* last = full.data() + (ids.size() - 1) * vocab;
       const int64_t top1 = std::max_element(last, last + vocab) - last;
       EXPECT_EQ(top1, p["last_position_top5_ids"][0].get<int64_t>()) << c.name;
@@ -78,9 +87,9 @@ TEST_P(GgufParity, LogitsMatchLlamaCpp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GgufParity,
-                         ::testing::Values(Case{"tiny-qwen2-f32", 1e-4f}, Case{"tiny-qwen2-q8_0", 0.2f},
+                         ::testing::Values(Case{"tiny-qwen2-f32", 1e-4f}, Case{"tiny-qwen2-q8_0", 1e-3f},
                                            Case{"tiny-llama-f16", 2e-2f}, Case{"tiny-deepseek2-f32", 1e-4f},
-                                           Case{"tiny-deepseek2-q4_k", 0.45f}),
+                                           Case{"tiny-deepseek2-q4_k", 0.45f, 0.25f}),
                          [](const auto& info) {
                            std::string s = info.param.name;
                            for (char& ch : s)
