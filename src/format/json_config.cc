@@ -64,6 +64,21 @@ std::string JsonConfig::String(const std::string& field, const std::string& def)
 }
 bool JsonConfig::Bool(const std::string& field, bool def) const { return Has(field) ? Bool(field) : def; }
 
+int64_t JsonConfig::Size(const std::string& field, int64_t max) const {
+  const int64_t v = Int(field);
+  if (v <= 0) throw Error(origin_, field, "must be positive, got " + std::to_string(v));
+  if (v > max)
+    throw Error(origin_, field, "implausibly large (" + std::to_string(v) + ", limit " + std::to_string(max) + ")");
+  return v;
+}
+
+int64_t JsonConfig::TokenId(const std::string& field) const {
+  if (!Has(field)) return -1;
+  const Json& v = j_[field];
+  if (v.is_array()) return v.empty() || !v[0].is_number_integer() ? -1 : v[0].get<int64_t>();
+  return Int(field);
+}
+
 std::optional<JsonConfig> JsonConfig::Object(const std::string& field) const {
   if (!Has(field)) return std::nullopt;
   if (!j_[field].is_object()) throw Error(origin_, field, "expected an object, got " + j_[field].dump());

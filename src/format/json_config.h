@@ -28,6 +28,12 @@ class JsonConfig {
   double Float(const std::string& field, double def) const;
   std::string String(const std::string& field, const std::string& def) const;
   bool Bool(const std::string& field, bool def) const;
+  // A required size in 1..max (configs past any real model would overflow
+  // products or allocate terabytes before the weights could disagree).
+  int64_t Size(const std::string& field, int64_t max) const;
+  // A token id that may be given as a list (eos_token_id): the first entry;
+  // -1 when absent.
+  int64_t TokenId(const std::string& field) const;
   // A nested object as its own config (origin "file: field"); nullopt when absent/null.
   std::optional<JsonConfig> Object(const std::string& field) const;
 

@@ -7,7 +7,11 @@
 #include <span>
 #include <vector>
 
+#include <algorithm>
+
+#include "backend/backend.h"
 #include "base/error.h"
+#include "kernels/ref/ref_ops.h"
 #include "model/model.h"
 
 namespace dseek {
@@ -19,6 +23,21 @@ struct BatchPlan {
   std::vector<float*> logit_dest;     // where each of those goes ([vocab] each)
 
   size_t n() const { return tokens.size(); }
+
+  // After the layers: advances every cache, then the final norm and LM head
+  // for the rows whose logits were asked for, delivered to their sequences.
+  // h: [n, hidden] residual stream; xn and logits are reusable buffers.
+  void Finish(Backend& be, const float* h, int64_t hidden, const float* norm, float eps, const Matrix& lm_head,
+              std::vector<float>& xn, std::vector<float>& logits) const {
+    for (const SeqSpan& sp : spans) sp.cache->Advance(static_cast<int64_t>(sp.n));
+    const size_t rows = logit_rows.size();
+    const int64_t vocab = lm_head.rows;
+    if (xn.size() < rows * hidden) xn.resize(rows * hidden);
+    if (logits.size() < rows * vocab) logits.resize(rows * vocab);
+    for (size_t r = 0; r < rows; ++r) ref::RmsNorm(h + logit_rows[r] * hidden, norm, hidden, eps, xn.data() + r * hidden);
+    be.MatMul(lm_head, xn.data(), rows, logits.data());
+    for (size_t r = 0; r < rows; ++r) std::copy_n(logits.data() + r * vocab, vocab, logit_dest[r]);
+  }
 
   void Build(std::span<const BatchSeq> batch, int64_t vocab, int64_t vocab_size_for_logits) {
     tokens.clear();

@@ -13,28 +13,10 @@ int64_t Positive(const JsonConfig& j, const std::string& f) {
   return v;
 }
 
-// Far above any published DeepSeek model; past these, products overflow int64
-// or allocate terabytes before the weights get a chance to disagree.
-int64_t Bounded(const JsonConfig& j, const std::string& f, int64_t max) {
-  int64_t v = Positive(j, f);
-  if (v > max)
-    throw Error(j.origin(), f, "implausibly large (" + std::to_string(v) + ", limit " + std::to_string(max) + ")");
-  return v;
-}
-
 double Finite(const JsonConfig& j, const std::string& f, double def) {
   double v = j.Float(f, def);
   if (!std::isfinite(v) || std::fabs(v) > 1e6) throw Error(j.origin(), f, "must be a finite, moderate number");
   return v;
-}
-
-// eos_token_id may be a list in some configs; the first entry is the one
-// generation stops on by default.
-int64_t TokenId(const JsonConfig& j, const std::string& f) {
-  if (!j.Has(f)) return -1;
-  const auto& v = j.data()[f];
-  if (v.is_array()) return v.empty() || !v[0].is_number_integer() ? -1 : v[0].get<int64_t>();
-  return j.Int(f);
 }
 
 }  // namespace
@@ -42,24 +24,24 @@ int64_t TokenId(const JsonConfig& j, const std::string& f) {
 DeepseekConfig DeepseekConfig::FromJson(const JsonConfig& j) {
   DeepseekConfig c;
   const std::string& o = j.origin();
-  c.vocab_size = Bounded(j, "vocab_size", 1 << 24);
-  c.hidden_size = Bounded(j, "hidden_size", 1 << 20);
-  c.intermediate_size = Bounded(j, "intermediate_size", 1 << 22);
-  c.num_hidden_layers = Bounded(j, "num_hidden_layers", 1 << 12);
-  c.num_attention_heads = Bounded(j, "num_attention_heads", 1 << 12);
+  c.vocab_size = j.Size("vocab_size", 1 << 24);
+  c.hidden_size = j.Size("hidden_size", 1 << 20);
+  c.intermediate_size = j.Size("intermediate_size", 1 << 22);
+  c.num_hidden_layers = j.Size("num_hidden_layers", 1 << 12);
+  c.num_attention_heads = j.Size("num_attention_heads", 1 << 12);
   c.q_lora_rank = j.Int("q_lora_rank", 0);
   if (c.q_lora_rank < 0 || c.q_lora_rank > (1 << 20)) throw Error(o, "q_lora_rank", "must be null or a positive size up to 2^20");
-  c.kv_lora_rank = Bounded(j, "kv_lora_rank", 1 << 16);
-  c.qk_nope_head_dim = Bounded(j, "qk_nope_head_dim", 1 << 16);
-  c.qk_rope_head_dim = Bounded(j, "qk_rope_head_dim", 1 << 16);
+  c.kv_lora_rank = j.Size("kv_lora_rank", 1 << 16);
+  c.qk_nope_head_dim = j.Size("qk_nope_head_dim", 1 << 16);
+  c.qk_rope_head_dim = j.Size("qk_rope_head_dim", 1 << 16);
   if (c.qk_rope_head_dim % 2 != 0) throw Error(o, "qk_rope_head_dim", "must be even (RoPE rotates pairs)");
-  c.v_head_dim = Bounded(j, "v_head_dim", 1 << 16);
+  c.v_head_dim = j.Size("v_head_dim", 1 << 16);
   c.n_routed_experts = j.Int("n_routed_experts", 0);
   c.n_shared_experts = j.Int("n_shared_experts", 0);
   if (c.n_routed_experts < 0 || c.n_routed_experts > (1 << 16)) throw Error(o, "n_routed_experts", "must be in 0..65536");
   if (c.n_shared_experts < 0 || c.n_shared_experts > (1 << 10)) throw Error(o, "n_shared_experts", "must be in 0..1024");
   if (c.n_routed_experts > 0) {
-    c.moe_intermediate_size = Bounded(j, "moe_intermediate_size", 1 << 22);
+    c.moe_intermediate_size = j.Size("moe_intermediate_size", 1 << 22);
     c.num_experts_per_tok = Positive(j, "num_experts_per_tok");
     if (c.num_experts_per_tok > c.n_routed_experts)
       throw Error(o, "num_experts_per_tok", "exceeds n_routed_experts");
@@ -81,8 +63,8 @@ DeepseekConfig DeepseekConfig::FromJson(const JsonConfig& j) {
     throw Error(o, "max_position_embeddings", "must be in 1..2^32");
   c.tie_word_embeddings = j.Bool("tie_word_embeddings", false);
   c.num_nextn_predict_layers = j.Int("num_nextn_predict_layers", 0);
-  c.bos_token_id = TokenId(j, "bos_token_id");
-  c.eos_token_id = TokenId(j, "eos_token_id");
+  c.bos_token_id = j.TokenId("bos_token_id");
+  c.eos_token_id = j.TokenId("eos_token_id");
 
   if (c.topk_method != "greedy" && c.topk_method != "group_limited_greedy" && c.topk_method != "noaux_tc")
     throw Error(o, "topk_method", "unsupported value '" + c.topk_method + "' (greedy, group_limited_greedy, noaux_tc)");

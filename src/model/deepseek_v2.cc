@@ -127,14 +127,7 @@ class DeepseekV2Model final : public Model {
       }
       for (size_t i = 0; i < n * D; ++i) h_[i] += tmp_[i];
     }
-    for (const SeqSpan& sp : plan_.spans) sp.cache->Advance(static_cast<int64_t>(sp.n));
-    const size_t rows = plan_.logit_rows.size();
-    for (size_t r = 0; r < rows; ++r)
-      ref::RmsNorm(h_.data() + plan_.logit_rows[r] * D, final_norm_, D, eps_, xn_.data() + r * D);
-    Grow(logits_, rows * c_.vocab_size);
-    be_.MatMul(lm_head_, xn_.data(), rows, logits_.data());
-    for (size_t r = 0; r < rows; ++r)
-      std::copy_n(logits_.data() + r * c_.vocab_size, c_.vocab_size, plan_.logit_dest[r]);
+    plan_.Finish(be_, h_.data(), D, final_norm_, eps_, lm_head_, xn_, logits_);
   }
 
  private:

@@ -13,19 +13,6 @@
 namespace dseek {
 namespace {
 
-int64_t Bounded(const JsonConfig& j, const std::string& f, int64_t max) {
-  int64_t v = j.Int(f);
-  if (v <= 0 || v > max) throw Error(j.origin(), f, "must be in 1.." + std::to_string(max) + ", got " + std::to_string(v));
-  return v;
-}
-
-int64_t TokenId(const JsonConfig& j, const std::string& f) {
-  if (!j.Has(f)) return -1;
-  const auto& v = j.data()[f];
-  if (v.is_array()) return v.empty() || !v[0].is_number_integer() ? -1 : v[0].get<int64_t>();
-  return j.Int(f);
-}
-
 struct Layer {
   const float* attn_norm = nullptr;
   const float* ffn_norm = nullptr;
@@ -94,14 +81,7 @@ class DenseGqaModel final : public Model {
       DenseMlp(be_, L.mlp, xn_.data(), n, tmp_.data(), mlp_s_);
       for (size_t i = 0; i < n * D; ++i) h_[i] += tmp_[i];
     }
-    for (const SeqSpan& sp : plan_.spans) sp.cache->Advance(static_cast<int64_t>(sp.n));
-    const size_t rows = plan_.logit_rows.size();
-    for (size_t r = 0; r < rows; ++r)
-      ref::RmsNorm(h_.data() + plan_.logit_rows[r] * D, final_norm_, D, eps, xn_.data() + r * D);
-    Grow(logits_, rows * c_.vocab_size);
-    be_.MatMul(lm_head_, xn_.data(), rows, logits_.data());
-    for (size_t r = 0; r < rows; ++r)
-      std::copy_n(logits_.data() + r * c_.vocab_size, c_.vocab_size, plan_.logit_dest[r]);
+    plan_.Finish(be_, h_.data(), D, final_norm_, eps, lm_head_, xn_, logits_);
   }
 
  private:
@@ -129,23 +109,23 @@ class DenseGqaModel final : public Model {
 DenseGqaConfig DenseGqaConfig::FromJson(const JsonConfig& j) {
   DenseGqaConfig c;
   const std::string& o = j.origin();
-  c.vocab_size = Bounded(j, "vocab_size", 1 << 24);
-  c.hidden_size = Bounded(j, "hidden_size", 1 << 20);
-  c.intermediate_size = Bounded(j, "intermediate_size", 1 << 22);
-  c.num_hidden_layers = Bounded(j, "num_hidden_layers", 1 << 12);
-  c.num_attention_heads = Bounded(j, "num_attention_heads", 1 << 12);
-  c.num_key_value_heads = j.Has("num_key_value_heads") ? Bounded(j, "num_key_value_heads", 1 << 12) : c.num_attention_heads;
+  c.vocab_size = j.Size("vocab_size", 1 << 24);
+  c.hidden_size = j.Size("hidden_size", 1 << 20);
+  c.intermediate_size = j.Size("intermediate_size", 1 << 22);
+  c.num_hidden_layers = j.Size("num_hidden_layers", 1 << 12);
+  c.num_attention_heads = j.Size("num_attention_heads", 1 << 12);
+  c.num_key_value_heads = j.Has("num_key_value_heads") ? j.Size("num_key_value_heads", 1 << 12) : c.num_attention_heads;
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     throw Error(o, "num_key_value_heads", "must divide num_attention_heads");
-  c.head_dim = j.Has("head_dim") ? Bounded(j, "head_dim", 1 << 14) : c.hidden_size / c.num_attention_heads;
+  c.head_dim = j.Has("head_dim") ? j.Size("head_dim", 1 << 14) : c.hidden_size / c.num_attention_heads;
   if (c.head_dim % 2 != 0 || c.head_dim <= 0) throw Error(o, "head_dim", "must be even and positive");
   c.rms_norm_eps = j.Float("rms_norm_eps", 1e-6);
   if (!(c.rms_norm_eps > 0 && c.rms_norm_eps < 1)) throw Error(o, "rms_norm_eps", "must be in (0, 1)");
   c.max_position_embeddings = j.Int("max_position_embeddings", 4096);
   if (c.max_position_embeddings <= 0) throw Error(o, "max_position_embeddings", "must be positive");
   c.tie_word_embeddings = j.Bool("tie_word_embeddings", false);
-  c.bos_token_id = TokenId(j, "bos_token_id");
-  c.eos_token_id = TokenId(j, "eos_token_id");
+  c.bos_token_id = j.TokenId("bos_token_id");
+  c.eos_token_id = j.TokenId("eos_token_id");
   if (j.String("hidden_act", "silu") != "silu") throw Error(o, "hidden_act", "unsupported activation (silu)");
   if (j.Bool("mlp_bias", false)) throw Error(o, "mlp_bias", "MLP biases are not supported");
   c.rope.dim = c.head_dim;
