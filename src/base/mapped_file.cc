@@ -29,7 +29,12 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    // MAP_POPULATE maps every page up front: one pass in the kernel instead of
+    // a fault per 4 KiB page during the first tokens (seconds on a 16 GB
+    // model). Not for files near the size of RAM, which must page on demand.
+    const double ram = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    const int populate = static_cast<double>(size_) < ram * 0.75 ? MAP_POPULATE : 0;
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | populate, fd, 0);
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);
