@@ -14,7 +14,7 @@
 
 namespace dseek {
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
+MappedFile::MappedFile(const std::string& path, bool populate) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(path, "", std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
@@ -30,11 +30,8 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   size_ = static_cast<size_t>(st.st_size);
   if (size_ > 0) {
     // MAP_POPULATE maps every page up front: one pass in the kernel instead of
-    // a fault per 4 KiB page during the first tokens (seconds on a 16 GB
-    // model). Not for files near the size of RAM, which must page on demand.
-    const double ram = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
-    const int populate = static_cast<double>(size_) < ram * 0.75 ? MAP_POPULATE : 0;
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | populate, fd, 0);
+    // a fault per 4 KiB page during the first tokens (seconds on a 16 GB model).
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);
@@ -69,6 +66,11 @@ void MappedFile::Release() {
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
   data_ = nullptr;
   size_ = 0;
+}
+
+bool FitsInRam(uint64_t bytes) {
+  const double ram = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  return static_cast<double>(bytes) < ram * 0.75;
 }
 
 std::string ReadTextFile(const std::string& path) {

@@ -12,7 +12,9 @@ namespace dseek {
 class MappedFile {
  public:
   // Throws dseek::Error naming the path if the file cannot be opened or mapped.
-  explicit MappedFile(const std::string& path);
+  // populate: map every page now (fast first use) rather than on first touch;
+  // only for data that fits in RAM (see FitsInRam).
+  explicit MappedFile(const std::string& path, bool populate = false);
   ~MappedFile();
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&& other) noexcept;
@@ -29,6 +31,9 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// Whether `bytes` of mapped files can all stay resident (under 3/4 of RAM).
+bool FitsInRam(uint64_t bytes);
 
 // Reads a whole (small) file into a string; throws dseek::Error on failure.
 std::string ReadTextFile(const std::string& path);

@@ -300,8 +300,8 @@ int64_t GgufTensorInfo::n_rows() const {
 
 // ---------------------------------------------------------------- reader
 
-std::unique_ptr<GgufFile> GgufFile::Open(const std::string& path) {
-  std::unique_ptr<GgufFile> f(new GgufFile(MappedFile(path)));
+std::unique_ptr<GgufFile> GgufFile::Open(const std::string& path, bool populate) {
+  std::unique_ptr<GgufFile> f(new GgufFile(MappedFile(path, populate)));
   f->Parse();
   return f;
 }

@@ -119,7 +119,8 @@ struct GgufLimits {
 class GgufFile {
  public:
   // Maps and parses `path`; throws dseek::Error(path, key/tensor, reason).
-  static std::unique_ptr<GgufFile> Open(const std::string& path);
+  // populate: map every page now (see MappedFile); for a model about to run.
+  static std::unique_ptr<GgufFile> Open(const std::string& path, bool populate = false);
 
   const std::string& path() const { return file_.path(); }
   uint32_t version() const { return version_; }

@@ -24,8 +24,8 @@ uint64_t ReadU64Le(const uint8_t* p) {
 
 }  // namespace
 
-std::unique_ptr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
-  std::unique_ptr<SafetensorsFile> f(new SafetensorsFile(MappedFile(path)));
+std::unique_ptr<SafetensorsFile> SafetensorsFile::Open(const std::string& path, bool populate) {
+  std::unique_ptr<SafetensorsFile> f(new SafetensorsFile(MappedFile(path, populate)));
   f->Parse();
   return f;
 }

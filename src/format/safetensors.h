@@ -27,7 +27,8 @@ struct SafetensorsEntry {
 
 class SafetensorsFile {
  public:
-  static std::unique_ptr<SafetensorsFile> Open(const std::string& path);
+  // populate: see MappedFile (the caller knows the size of all shards).
+  static std::unique_ptr<SafetensorsFile> Open(const std::string& path, bool populate = false);
 
   const std::string& path() const { return file_.path(); }
   const std::vector<SafetensorsEntry>& tensors() const { return tensors_; }

@@ -3,6 +3,8 @@
 // and LLM_ARCH_DEEPSEEK2.
 #include "model/gguf_config.h"
 
+#include <filesystem>
+
 #include <cmath>
 
 #include "base/error.h"
@@ -197,7 +199,9 @@ ModelFacts FactsFromGguf(const GgufFile& f) {
 }
 
 std::unique_ptr<Model> LoadGgufModel(const std::string& path, Backend& backend, const ModelOptions& options) {
-  std::unique_ptr<GgufFile> f = GgufFile::Open(path);
+  std::error_code size_ec;
+  const auto file_bytes = std::filesystem::file_size(path, size_ec);
+  std::unique_ptr<GgufFile> f = GgufFile::Open(path, !size_ec && FitsInRam(file_bytes));
   const std::string arch = GgufArchitecture(*f);
   if (arch == "deepseek2") {
     DeepseekConfig c = DeepseekConfigFromGguf(*f);

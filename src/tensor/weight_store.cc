@@ -41,10 +41,17 @@ std::unique_ptr<WeightStore> WeightStore::OpenDir(const std::string& dir) {
   if (shard_names.empty()) throw Error(dir, "", "no model.safetensors, index or *.safetensors files found");
 
   std::map<std::string, const SafetensorsFile*> by_shard;
+  uint64_t total = 0;
+  for (const std::string& shard : shard_names) {
+    std::error_code ec;
+    const auto sz = fs::file_size(fs::path(dir) / shard, ec);
+    if (!ec) total += sz;
+  }
+  const bool populate = FitsInRam(total);
   for (const std::string& shard : shard_names) {
     std::string p = (fs::path(dir) / shard).string();
     if (!fs::exists(p)) throw Error(index_path, shard, "shard listed in the index does not exist");
-    store->files_.push_back(SafetensorsFile::Open(p));
+    store->files_.push_back(SafetensorsFile::Open(p, populate));
     by_shard[shard] = store->files_.back().get();
   }
   for (const auto& f : store->files_) {
