@@ -3,6 +3,8 @@
 // and LLM_ARCH_DEEPSEEK2.
 #include "model/gguf_config.h"
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include <cmath>
@@ -109,8 +111,16 @@ DenseGqaConfig DenseGqaConfigFromGguf(const GgufFile& f) {
   c.rope.dim = c.head_dim;
   c.rope.theta = k.Float("rope.freq_base", 10000.0);
   if (!(c.rope.theta > 0)) k.Fail("rope.freq_base", "must be positive");
-  if (f.FindTensor("rope_freqs.weight"))
-    throw Error(f.path(), "rope_freqs.weight", "per-frequency RoPE factors (Llama 3 rope scaling) are not supported yet");
+  if (const GgufTensorInfo* rf = f.FindTensor("rope_freqs.weight")) {
+    // Llama 3 rope scaling, stored as one divisor per rotated pair.
+    if (rf->type != GgmlType::kF32 || rf->n_elements() != c.head_dim / 2)
+      throw Error(f.path(), "rope_freqs.weight",
+                  "expected " + std::to_string(c.head_dim / 2) + " F32 values (head size / 2)");
+    c.rope.freq_factors.resize(c.head_dim / 2);
+    std::memcpy(c.rope.freq_factors.data(), rf->data, c.rope.freq_factors.size() * sizeof(float));
+    for (float v : c.rope.freq_factors)
+      if (!(v > 0 && std::isfinite(v))) throw Error(f.path(), "rope_freqs.weight", "factors must be positive and finite");
+  }
   if (auto type = f.GetString(k.Full("rope.scaling.type")); type && *type != "none")
     k.Fail("rope.scaling.type", "unsupported rope scaling '" + *type + "'");
   c.tie_word_embeddings = f.FindTensor("output.weight") == nullptr;

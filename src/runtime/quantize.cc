@@ -27,6 +27,7 @@
 #include "model/deepseek_config.h"
 #include "model/dense_gqa_model.h"
 #include "model/gguf_weight_source.h"
+#include "model/layers/rope_yarn.h"
 #include "model/registry.h"
 #include "runtime/quantize_vocab.h"
 #include "tensor/weight_store.h"
@@ -150,8 +151,6 @@ HfModel ReadHfModel(const std::string& dir) {
   } else {
     m.dense = DenseGqaConfig::FromJson(cfg);
     m.llama = m.arch == "LlamaForCausalLM";
-    if (m.dense.rope.llama3)
-      throw Error(cfg.origin(), "rope_scaling", "Llama 3 rope scaling (rope_freqs.weight) is not written by quantize yet");
     m.n_layers = m.dense.num_hidden_layers;
     m.vocab = m.dense.vocab_size;
   }
@@ -279,6 +278,22 @@ std::vector<Job> HfJobs(const WeightStore& ws, const HfModel& m, std::vector<std
       ref::DequantizeRow(mat, h * (nope + vd) + nope + i, out);
     };
     jobs.push_back(std::move(vb));
+  }
+  if (!m.deepseek && m.dense.rope.llama3) {
+    // Llama 3 rope scaling travels in GGUF as one divisor per rotated pair,
+    // as llama.cpp's converter writes it: base frequency / scaled frequency.
+    RopeParams base = m.dense.rope;
+    base.llama3 = false;
+    auto factors = std::make_shared<std::vector<float>>();
+    const RopeTable plain(base), scaled(m.dense.rope);
+    for (size_t i = 0; i < plain.inv_freq().size(); ++i) factors->push_back(plain.inv_freq()[i] / scaled.inv_freq()[i]);
+    Job j;
+    j.name = j.match = "rope_freqs.weight";
+    j.dims = {static_cast<int64_t>(factors->size())};
+    j.rows = 1;
+    j.cols = static_cast<int64_t>(factors->size());
+    j.row = [factors](int64_t, float* out) { std::copy(factors->begin(), factors->end(), out); };
+    jobs.insert(jobs.begin(), std::move(j));
   }
   return jobs;
 }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/synth.h"
+#include "runtime/quantize.h"
 #include "runtime/engine.h"
 
 namespace dseek {
@@ -58,6 +59,23 @@ TEST_P(DenseParity, LogitsMatchPyTorchReference) {
     EXPECT_LE(d, 1e-3f);
     EXPECT_LE(di, 1e-4f);
   }
+  // The same weights through GGUF (kept in BF16 so only the format differs):
+  // Llama 3 rope scaling travels as rope_freqs.weight and must give the same
+  // logits.
+  const std::string gguf = dir.string() + ".gguf";
+  QuantizeOptions qo;
+  qo.type = "q8_0";
+  qo.keep_bf16 = {"*"};
+  Quantize(dir.string(), gguf, qo, {});
+  auto g = Engine::Open(gguf, opt);
+  for (const auto& p : manifest["prompts"]) {
+    std::vector<int32_t> ids = p["token_ids"].get<std::vector<int32_t>>();
+    std::vector<float> want = ReadF32(ref + p["logits_file"].get<std::string>());
+    const float d = MaxAbsDiff(g->Logits(ids, false), want);
+    std::printf("%s via GGUF: max|dseek-pytorch|=%.3g\n", GetParam().c_str(), d);
+    EXPECT_LE(d, 1e-3f);
+  }
+  fs::remove(gguf);
   fs::remove_all(dir);
 }
 

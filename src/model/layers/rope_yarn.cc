@@ -24,6 +24,10 @@ RopeTable::RopeTable(const RopeParams& p) {
   std::vector<float> freq(half);
   for (int64_t i = 0; i < half; ++i)
     freq[i] = 1.0f / std::pow(static_cast<float>(p.theta), static_cast<float>(2 * i) / static_cast<float>(p.dim));
+  if (!p.freq_factors.empty()) {
+    for (int64_t i = 0; i < half; ++i) inv_freq_[i] = freq[i] / p.freq_factors[i];
+    return;
+  }
   if (p.llama3) {
     // Long wavelengths are slowed by `factor`, short ones kept, a smooth blend between.
     const double low_wavelen = p.original_max_position / p.low_freq_factor;

@@ -23,6 +23,9 @@ struct RopeParams {
   bool llama3 = false;
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
+  // Per-frequency divisors as GGUF files store Llama 3 scaling
+  // (rope_freqs.weight, dim/2 values): inv_freq[i] = base_inv_freq[i] / f[i].
+  std::vector<float> freq_factors;
 };
 
 // 0.1 * mscale * ln(scale) + 1 for scale > 1, else 1.
