@@ -20,6 +20,11 @@ class Backend {
   virtual int Threads() const = 0;
   // y[t][r] = sum_c w[r][c] * x[t][c]; x: [n_tokens, w.cols], y: [n_tokens, w.rows].
   virtual void MatMul(const Matrix& w, const float* x, size_t n_tokens, float* y) = 0;
+  // Single-threaded product on the calling thread, for callers that already
+  // split work across threads (decode runs the chosen experts side by side).
+  // Only for matrices with CanMatMulLocal(w) and a token or two.
+  virtual bool CanMatMulLocal(const Matrix& w) const { return false; }
+  virtual void MatMulLocal(const Matrix& w, const float* x, size_t n_tokens, float* y) { MatMul(w, x, n_tokens, y); }
   // Runs fn(begin, end) over contiguous chunks of [0, n) in parallel.
   virtual void ParallelFor(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) = 0;
 };

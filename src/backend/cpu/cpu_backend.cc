@@ -71,6 +71,24 @@ class CpuBackend final : public Backend {
     }
   }
 
+  bool CanMatMulLocal(const Matrix& w) const override {
+    return w.dtype == DType::kF8E4M3 || w.dtype == DType::kBF16 || w.dtype == DType::kF32;
+  }
+
+  void MatMulLocal(const Matrix& w, const float* x, size_t n_tokens, float* y) override {
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (size_t tok = 0; tok < n_tokens; ++tok) {
+        const float* xt = x + tok * w.cols;
+        float v;
+        switch (w.dtype) {
+          case DType::kF8E4M3: v = simd::DotFp8(w.row(r), w.row_scales(r), xt, w.cols); break;
+          case DType::kBF16: v = simd::DotBf16(reinterpret_cast<const uint16_t*>(w.row(r)), xt, w.cols); break;
+          default: v = simd::DotF32(reinterpret_cast<const float*>(w.row(r)), xt, w.cols); break;
+        }
+        y[tok * w.rows + r] = v;
+      }
+  }
+
   void ParallelFor(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) override {
     pool_.ParallelFor(n, grain, fn);
   }

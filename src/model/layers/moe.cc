@@ -1,6 +1,7 @@
 #include "model/layers/moe.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -72,6 +73,72 @@ void RouteToken(const RouterParams& p, const float* logits, const float* bias, i
     for (int64_t j = 0; j < p.top_k; ++j) weights[j] *= p.routed_scaling_factor;
 }
 
+namespace {
+
+bool LocalOk(const Backend& be, const DenseMlpWeights& m) {
+  return be.CanMatMulLocal(m.gate) && be.CanMatMulLocal(m.up) && be.CanMatMulLocal(m.down);
+}
+
+}  // namespace
+
+// Decode (one or two tokens): each thread runs whole experts (and the shared
+// expert) on its own, so a MoE layer costs one parallel region instead of
+// three per expert; the sum keeps the usual order, so results are identical.
+bool DecodeExpertsSideBySide(Backend& be, const MoeWeights& w, const float* x, size_t n, int64_t hidden, float* out,
+                             MoeScratch& s) {
+  s.active.clear();
+  for (size_t e = 0; e < s.per_expert.size(); ++e)
+    if (!s.per_expert[e].empty()) {
+      if (!LocalOk(be, w.experts[e])) return false;
+      s.active.push_back(static_cast<int32_t>(e));
+    }
+  if (w.has_shared && !LocalOk(be, w.shared)) return false;
+  const size_t tasks = s.active.size() + (w.has_shared ? 1 : 0);
+  // Per task: input rows, gate, up, output rows.
+  size_t max_inter = 0;
+  for (int32_t e : s.active) max_inter = std::max<size_t>(max_inter, w.experts[e].gate.rows);
+  if (w.has_shared) max_inter = std::max<size_t>(max_inter, w.shared.gate.rows);
+  const size_t stride = 2 * n * hidden + 2 * n * max_inter;
+  if (s.local.size() < tasks * stride) s.local.resize(tasks * stride);
+  std::atomic<size_t> next{0};
+  be.ParallelFor(static_cast<size_t>(be.Threads()), 1, [&](size_t, size_t) {
+    for (size_t k; (k = next.fetch_add(1)) < tasks;) {
+      float* buf = s.local.data() + k * stride;
+      float* xe = buf;
+      float* ye = xe + n * hidden;
+      float* g = ye + n * hidden;
+      float* u = g + n * max_inter;
+      const bool shared = k == s.active.size();
+      const DenseMlpWeights& m = shared ? w.shared : w.experts[s.active[k]];
+      size_t rows = n;
+      if (shared) {
+        std::copy_n(x, n * hidden, xe);
+      } else {
+        const auto& toks = s.per_expert[s.active[k]];
+        rows = toks.size();
+        for (size_t i = 0; i < rows; ++i) std::copy_n(x + toks[i].first * hidden, hidden, xe + i * hidden);
+      }
+      const size_t inter = static_cast<size_t>(m.gate.rows);
+      be.MatMulLocal(m.gate, xe, rows, g);
+      be.MatMulLocal(m.up, xe, rows, u);
+      for (size_t i = 0; i < rows * inter; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+      be.MatMulLocal(m.down, g, rows, ye);
+    }
+  });
+  if (w.has_shared) {
+    std::copy_n(s.local.data() + s.active.size() * stride + n * hidden, n * hidden, out);
+  } else {
+    std::fill(out, out + n * hidden, 0.0f);
+  }
+  for (size_t k = 0; k < s.active.size(); ++k) {
+    const auto& toks = s.per_expert[s.active[k]];
+    const float* ye = s.local.data() + k * stride + n * hidden;
+    for (size_t i = 0; i < toks.size(); ++i)
+      simd::Axpy(toks[i].second, ye + i * hidden, out + toks[i].first * hidden, hidden);
+  }
+  return true;
+}
+
 void MoeFfn(Backend& be, const MoeWeights& w, const RouterParams& p, const float* x, size_t n, int64_t hidden,
             float* out, MoeScratch& s) {
   const int64_t E = p.n_experts, K = p.top_k;
@@ -87,6 +154,8 @@ void MoeFfn(Backend& be, const MoeWeights& w, const RouterParams& p, const float
                s.route_scratch.data());
     for (int64_t j = 0; j < K; ++j) s.per_expert[s.ids[t * K + j]].push_back({static_cast<int32_t>(t), s.weights[t * K + j]});
   }
+
+  if (n <= 2 && be.Threads() > 1 && DecodeExpertsSideBySide(be, w, x, n, hidden, out, s)) return;
 
   // Shared experts first, straight into out; routed experts accumulate on top.
   if (w.has_shared) {

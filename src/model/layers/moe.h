@@ -45,7 +45,8 @@ struct MoeWeights {
 
 struct MoeScratch {
   std::vector<float> logits, route_scratch, weights, xe, ye;
-  std::vector<int32_t> ids;
+  std::vector<int32_t> ids, active;
+  std::vector<float> local;  // per-expert buffers of the side-by-side decode path
   std::vector<std::vector<std::pair<int32_t, float>>> per_expert;  // (token, weight)
   MlpScratch mlp;
 };
