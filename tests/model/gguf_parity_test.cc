@@ -30,26 +30,15 @@
 #include "format/gguf.h"
 #include "model/gguf_config.h"
 #include "runtime/engine.h"
+#include "logits_compare.h"
 
 namespace dseek {
 namespace {
 
+using testing::MaxAbsDiff;
+using testing::ReadF32;
+
 const std::string kDir = std::string(DSEEK_TEST_DATA) + "/gguf/";
-
-std::vector<float> ReadF32(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::vector<float> v(bytes.size() / 4);
-  std::memcpy(v.data(), bytes.data(), v.size() * 4);
-  return v;
-}
-
-float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0.0f;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
 
 struct Case {
   std::string name;

@@ -15,6 +15,16 @@
 namespace dseek {
 namespace {
 
+// Weight row r (FP8, BF16 or F32) times x, straight from storage: the decode
+// path, where a widened copy of the row would be used once.
+float DotStoredRow(const Matrix& w, int64_t r, const float* x) {
+  switch (w.dtype) {
+    case DType::kF8E4M3: return simd::DotFp8(w.row(r), w.row_scales(r), x, w.cols);
+    case DType::kBF16: return simd::DotBf16(reinterpret_cast<const uint16_t*>(w.row(r)), x, w.cols);
+    default: return simd::DotF32(reinterpret_cast<const float*>(w.row(r)), x, w.cols);
+  }
+}
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int n_threads) : pool_(n_threads), scratch_(pool_.size()) {}
@@ -45,11 +55,7 @@ class CpuBackend final : public Backend {
         if (fused) {
           // Decode (a token or two): dot straight from the stored row.
           for (int64_t r = r0; r < r1; ++r)
-            for (size_t tok = 0; tok < n_tokens; ++tok)
-              y[tok * rows + r] =
-                  w.dtype == DType::kF8E4M3
-                      ? simd::DotFp8(w.row(r), w.row_scales(r), x + tok * w.cols, w.cols)
-                      : simd::DotBf16(reinterpret_cast<const uint16_t*>(w.row(r)), x + tok * w.cols, w.cols);
+            for (size_t tok = 0; tok < n_tokens; ++tok) y[tok * rows + r] = DotStoredRow(w, r, x + tok * w.cols);
           continue;
         }
         // Prefill: widen the chunk's rows once, then a register-tiled block
@@ -77,16 +83,7 @@ class CpuBackend final : public Backend {
 
   void MatMulLocal(const Matrix& w, const float* x, size_t n_tokens, float* y) override {
     for (int64_t r = 0; r < w.rows; ++r)
-      for (size_t tok = 0; tok < n_tokens; ++tok) {
-        const float* xt = x + tok * w.cols;
-        float v;
-        switch (w.dtype) {
-          case DType::kF8E4M3: v = simd::DotFp8(w.row(r), w.row_scales(r), xt, w.cols); break;
-          case DType::kBF16: v = simd::DotBf16(reinterpret_cast<const uint16_t*>(w.row(r)), xt, w.cols); break;
-          default: v = simd::DotF32(reinterpret_cast<const float*>(w.row(r)), xt, w.cols); break;
-        }
-        y[tok * w.rows + r] = v;
-      }
+      for (size_t tok = 0; tok < n_tokens; ++tok) y[tok * w.rows + r] = DotStoredRow(w, r, x + tok * w.cols);
   }
 
   void ParallelFor(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) override {
