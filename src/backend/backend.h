@@ -25,6 +25,10 @@ class Backend {
   // Only for matrices with CanMatMulLocal(w) and a token or two.
   virtual bool CanMatMulLocal(const Matrix& w) const { return false; }
   virtual void MatMulLocal(const Matrix& w, const float* x, size_t n_tokens, float* y) { MatMul(w, x, n_tokens, y); }
+  // The matrix in the layout this backend multiplies fastest. When that
+  // differs from w's, the result lives in memory the backend owns until it
+  // is destroyed (w's bytes are no longer read by MatMul); otherwise w itself.
+  virtual Matrix PrepareMatrix(const Matrix& w) { return w; }
   // Runs fn(begin, end) over contiguous chunks of [0, n) in parallel.
   virtual void ParallelFor(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) = 0;
 };

@@ -24,6 +24,10 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Unmaps the whole pages inside [p, p + n) from this process (they stay in
+  // the page cache and fault in again on the next read: contents never
+  // change). Ranges outside the mapping are ignored.
+  void DropPages(const void* p, size_t n) const;
 
  private:
   void Release();

@@ -147,6 +147,8 @@ class GgufFile {
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* FindTensor(const std::string& name) const;
+  // See MappedFile::DropPages.
+  void DropPages(const void* p, size_t n) const { file_.DropPages(p, n); }
 
  private:
   explicit GgufFile(MappedFile file) : file_(std::move(file)) {}

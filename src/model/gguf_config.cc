@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "model/deepseek_v2.h"
 #include "model/gguf_weight_source.h"
+#include "model/prepared_weight_source.h"
 
 namespace dseek {
 namespace {
@@ -208,6 +209,16 @@ ModelFacts FactsFromGguf(const GgufFile& f) {
   throw Error(f.path(), "general.architecture", "unsupported GGUF architecture '" + arch + "' (deepseek2, llama, qwen2)");
 }
 
+namespace {
+
+std::unique_ptr<WeightSource> Prepared(std::unique_ptr<WeightSource> source, Backend& backend,
+                                       const ModelOptions& options) {
+  if (!options.repack_weights) return source;
+  return std::make_unique<PreparedWeightSource>(std::move(source), backend);
+}
+
+}  // namespace
+
 std::unique_ptr<Model> LoadGgufModel(const std::string& path, Backend& backend, const ModelOptions& options) {
   std::error_code size_ec;
   const auto file_bytes = std::filesystem::file_size(path, size_ec);
@@ -215,7 +226,8 @@ std::unique_ptr<Model> LoadGgufModel(const std::string& path, Backend& backend, 
   const std::string arch = GgufArchitecture(*f);
   if (arch == "deepseek2") {
     DeepseekConfig c = DeepseekConfigFromGguf(*f);
-    return MakeDeepseekV2(c, std::make_unique<GgufWeightSource>(std::move(f), GgufSourceOptions{}), backend, options);
+    return MakeDeepseekV2(c, Prepared(std::make_unique<GgufWeightSource>(std::move(f), GgufSourceOptions{}), backend, options),
+                          backend, options);
   }
   if (arch == "qwen2" || arch == "llama") {
     DenseGqaConfig c = DenseGqaConfigFromGguf(*f);
@@ -224,7 +236,7 @@ std::unique_ptr<Model> LoadGgufModel(const std::string& path, Backend& backend, 
     so.unpermute_llama_qk = arch == "llama";
     so.n_head = c.num_attention_heads;
     so.n_head_kv = c.num_key_value_heads;
-    return MakeDenseGqa(c, std::make_unique<GgufWeightSource>(std::move(f), so), backend);
+    return MakeDenseGqa(c, Prepared(std::make_unique<GgufWeightSource>(std::move(f), so), backend, options), backend);
   }
   throw Error(path, "general.architecture", "unsupported GGUF architecture '" + arch + "' (deepseek2, llama, qwen2)");
 }

@@ -138,7 +138,25 @@ Matrix GgufWeightSource::GetMatrix(const std::string& hf, int64_t rows, int64_t 
   int64_t layer;
   std::string rest;
   const bool in_layer = SplitLayer(hf, &layer, &rest);
-  if (in_layer && rest == "self_attn.kv_b_proj.weight" && !file_->FindTensor(g)) return RebuildKvB(hf, layer, rows, cols);
+  if (in_layer && rest == "self_attn.kv_b_proj.weight") {
+    if (!file_->FindTensor(g)) return RebuildKvB(hf, layer, rows, cols);
+    // MLA widens kv_b rows on every forward pass (absorbed decode); a
+    // block-quantized copy would be dequantized row by row each time.
+    const GgufTensorInfo& t = Tensor(g, hf);
+    if (IsQuantizedGgmlType(t.type) && t.dims.size() == 2 && t.dims[0] == cols && t.dims[1] == rows) {
+      Matrix q = View(t, rows, cols);
+      auto& buf = owned_[t.name + "(f32)"];
+      if (buf.empty()) {
+        buf.resize(sizeof(float) * rows * cols);
+        for (int64_t r = 0; r < rows; ++r) ref::DequantizeRow(q, r, reinterpret_cast<float*>(buf.data()) + r * cols);
+      }
+      Matrix m;
+      m.rows = rows;
+      m.cols = cols;
+      m.data = buf.data();
+      return m;
+    }
+  }
   if (hf == "lm_head.weight" && !file_->FindTensor(g)) g = "token_embd.weight";  // tied embeddings
   const GgufTensorInfo& t = Tensor(g, hf);
   if (expert >= 0) {
@@ -219,6 +237,8 @@ Matrix GgufWeightSource::RebuildKvB(const std::string& hf, int64_t layer, int64_
   m.data = buf.data();
   return m;
 }
+
+void GgufWeightSource::DropBytes(const void* data, size_t n) const { file_->DropPages(data, n); }
 
 const float* GgufWeightSource::GetVectorF32(const std::string& hf, int64_t n) const {
   const GgufTensorInfo& t = Tensor(GgufName(hf), hf);

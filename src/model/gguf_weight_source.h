@@ -10,6 +10,8 @@
 //  - DeepSeek kv_b_proj when the file holds only the split attn_k_b / attn_v_b
 //    (current llama.cpp): rebuilt as float32 [H*(nope+v), kv_lora].
 //  - 1-D F16/BF16 vectors widened to float32.
+//  - DeepSeek kv_b_proj in a block-quantized type: dequantized to float32
+//    once (MLA reads its rows on every forward pass).
 // Stacked expert tensors (ffn_*_exps, [X, F, E] in HF order) are exposed per
 // expert as row-slice views.
 //
@@ -46,6 +48,7 @@ class GgufWeightSource final : public WeightSource {
   bool Has(const std::string& hf_name) const override;
   Matrix GetMatrix(const std::string& hf_name, int64_t rows, int64_t cols) const override;
   const float* GetVectorF32(const std::string& hf_name, int64_t n) const override;
+  void DropBytes(const void* data, size_t n) const override;
 
   const GgufFile& file() const { return *file_; }
 

@@ -19,6 +19,9 @@ enum class AttentionForm { kAuto, kAbsorbed, kNaive };
 
 struct ModelOptions {
   AttentionForm prefill_form = AttentionForm::kAuto;  // decode always absorbs
+  // Let the backend rearrange GGUF weights for its kernels at load
+  // (Backend::PrepareMatrix); off keeps the file's layout (comparisons, tests).
+  bool repack_weights = true;
 };
 
 struct ModelFacts {

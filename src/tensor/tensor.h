@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/dtype.h"
+#include "base/error.h"
 #include "base/ggml_types.h"
 
 namespace dseek {
@@ -45,6 +46,10 @@ struct Matrix {
   const float* scale_inv = nullptr;  // the whole tensor's grid, even for a slice
   int64_t scale_cols = 0;            // columns of the scale grid
   int64_t row_base = 0;              // absolute row of row 0 (slices of FP8 weights)
+  // Q4_0/Q8_0 rows repacked by the CPU backend in groups of 8
+  // (kernels/simd/quant_packed.h): row(r) is then not a plain row; read rows
+  // through simd::WidenRow, which knows the layout. Never sliced.
+  bool packed8 = false;
 
   size_t row_bytes() const {
     if (dtype == DType::kGgml) return static_cast<size_t>(cols / GgmlBlockSize(ggml) * GgmlTypeSize(ggml));
@@ -59,6 +64,7 @@ struct Matrix {
 };
 
 inline Matrix Matrix::RowSlice(int64_t begin, int64_t count) const {
+  if (packed8) throw Error("", "matrix", "a packed matrix cannot be sliced by rows");
   Matrix m = *this;
   m.rows = count;
   m.data = row(begin);

@@ -20,6 +20,11 @@ class WeightSource {
   virtual Matrix GetMatrix(const std::string& name, int64_t rows, int64_t cols) const = 0;
   // A 1-D float32 vector of n values (widened into owned storage if needed).
   virtual const float* GetVectorF32(const std::string& name, int64_t n) const = 0;
+  // The caller has its own copy of these bytes (a matrix repacked by the
+  // backend): a source that maps a file may give the pages back so they stop
+  // counting against the process. They stay readable (the kernel pages them
+  // in again from the file if asked); anything else is left alone.
+  virtual void DropBytes(const void* data, size_t n) const {}
 };
 
 }  // namespace dseek

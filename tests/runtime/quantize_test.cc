@@ -26,6 +26,7 @@
 #include "base/numeric.h"
 #include "format/gguf.h"
 #include "format/safetensors.h"
+#include "model/gguf_weight_source.h"
 #include "model/registry.h"
 #include "model/synth.h"
 #include "runtime/perplexity.h"
@@ -115,8 +116,9 @@ class QuantizeTest : public ::testing::Test {
   static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
   static std::string Out(const std::string& type) { return Path(type == "fp8" ? "fp8" : type + ".gguf"); }
 
-  static std::vector<float> Logits(const std::string& model_path, const std::vector<int32_t>& ids) {
-    auto m = LoadModel(model_path, *backend_);
+  static std::vector<float> Logits(const std::string& model_path, const std::vector<int32_t>& ids,
+                                   const ModelOptions& options = {}) {
+    auto m = LoadModel(model_path, *backend_, options);
     auto cache = m->NewCache(static_cast<int64_t>(ids.size()));
     std::vector<float> logits(ids.size() * kVocab);
     m->Forward(ids.data(), ids.size(), *cache, logits.data(), true);
@@ -223,6 +225,41 @@ TEST_F(QuantizeTest, LoadsBackCloseToBf16) {
   EXPECT_LT(kl["q8_0"], kl["fp8"]);
   EXPECT_LT(kl["fp8"], kl["q4_k"]);
   EXPECT_LT(kl["q4_k"], kl["q4_0"] * 1.1);
+}
+
+// The CPU backend repacks Q4_0 / Q8_0 rows in groups of 8 at load; the
+// products must not change beyond float summation order, in prefill (many
+// tokens) and in decode (one token: MoE experts side by side on threads).
+TEST_F(QuantizeTest, RepackedWeightsGiveTheSameLogits) {
+  const std::vector<int32_t> ids = RandomIds(21, 3);
+  ModelOptions plain;
+  plain.repack_weights = false;
+  for (const std::string& t : {"q8_0", "q4_0"}) {
+    GgufWeightSource src(GgufFile::Open(Out(t)), {});
+    const Matrix up = src.GetMatrix("model.layers.1.mlp.experts.0.up_proj.weight", 256, 256);
+    EXPECT_TRUE(backend_->PrepareMatrix(up).packed8) << t;
+    auto run = [&](const ModelOptions& o, bool one_by_one) {
+      auto m = LoadModel(Out(t), *backend_, o);
+      auto cache = m->NewCache(static_cast<int64_t>(ids.size()));
+      std::vector<float> logits(ids.size() * kVocab);
+      if (!one_by_one) {
+        m->Forward(ids.data(), ids.size(), *cache, logits.data(), true);
+      } else {
+        for (size_t i = 0; i < ids.size(); ++i) m->Forward(&ids[i], 1, *cache, logits.data() + i * kVocab, true);
+      }
+      return logits;
+    };
+    for (bool one_by_one : {false, true}) {
+      const std::vector<float> want = run(plain, one_by_one), got = run(ModelOptions{}, one_by_one);
+      double sd = 0, worst = 0;
+      for (size_t i = 0; i < want.size(); ++i) {
+        sd += static_cast<double>(want[i]) * want[i];
+        worst = std::max(worst, static_cast<double>(std::fabs(want[i] - got[i])));
+      }
+      sd = std::sqrt(sd / static_cast<double>(want.size()));
+      EXPECT_LT(worst, 1e-3 * sd) << t << (one_by_one ? " decode" : " prefill");
+    }
+  }
 }
 
 TEST_F(QuantizeTest, PerplexityAndKl) {

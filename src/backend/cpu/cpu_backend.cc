@@ -5,11 +5,13 @@
 // activations to 8 bits once per MatMul, as llama.cpp does, and never widen.
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <vector>
 
 #include "backend/backend.h"
 #include "base/thread_pool.h"
 #include "kernels/simd/quant_dot.h"
+#include "kernels/simd/quant_packed.h"
 #include "kernels/simd/vec_ops.h"
 
 namespace dseek {
@@ -33,6 +35,7 @@ class CpuBackend final : public Backend {
   int Threads() const override { return pool_.size(); }
 
   void MatMul(const Matrix& w, const float* x, size_t n_tokens, float* y) override {
+    if (w.packed8) return MatMulPacked(w, x, n_tokens, y);
     if (w.dtype == DType::kGgml && simd::HasQuantDot(w.ggml)) return MatMulQuant(w, x, n_tokens, y);
     const int nt = pool_.size();
     const int64_t rows = w.rows;
@@ -78,10 +81,19 @@ class CpuBackend final : public Backend {
   }
 
   bool CanMatMulLocal(const Matrix& w) const override {
-    return w.dtype == DType::kF8E4M3 || w.dtype == DType::kBF16 || w.dtype == DType::kF32;
+    return w.packed8 || w.dtype == DType::kF8E4M3 || w.dtype == DType::kBF16 || w.dtype == DType::kF32;
   }
 
   void MatMulLocal(const Matrix& w, const float* x, size_t n_tokens, float* y) override {
+    if (w.packed8) {
+      thread_local std::vector<uint8_t> act;
+      const size_t ab = simd::PackedActivationBytes(w.cols);
+      if (act.size() < ab * n_tokens) act.resize(ab * n_tokens);
+      for (size_t t = 0; t < n_tokens; ++t) simd::QuantizeActivationPacked(w.ggml, x + t * w.cols, w.cols, act.data() + t * ab);
+      for (int64_t r = 0; r < w.rows; r += simd::kPackRows)
+        simd::PackedGroupDot(w.ggml, w.row(r), w.cols, act.data(), ab, n_tokens, y + r, w.rows);
+      return;
+    }
     for (int64_t r = 0; r < w.rows; ++r)
       for (size_t tok = 0; tok < n_tokens; ++tok) y[tok * w.rows + r] = DotStoredRow(w, r, x + tok * w.cols);
   }
@@ -90,7 +102,69 @@ class CpuBackend final : public Backend {
     pool_.ParallelFor(n, grain, fn);
   }
 
+ // Q4_0 / Q8_0 rows in groups of 8 (simd::PackRowGroup): one copy, made on
+  // the pool; the caller drops the original.
+  Matrix PrepareMatrix(const Matrix& w) override {
+    if (w.dtype != DType::kGgml || w.packed8 || !simd::CanPackRows(w.ggml) || w.rows % simd::kPackRows != 0 ||
+        w.cols % 32 != 0 || w.rows == 0)
+      return w;
+    owned_.emplace_back(new uint8_t[w.bytes()]);
+    uint8_t* dst = owned_.back().get();
+    const size_t group_bytes = simd::kPackRows * w.row_bytes();
+    pool_.ParallelFor(static_cast<size_t>(w.rows / simd::kPackRows), 16, [&](size_t g0, size_t g1) {
+      for (size_t g = g0; g < g1; ++g)
+        simd::PackRowGroup(w.ggml, w.row(static_cast<int64_t>(g) * simd::kPackRows), w.cols, dst + g * group_bytes);
+    });
+    Matrix p = w;
+    p.data = dst;
+    p.packed8 = true;
+    return p;
+  }
+
  private:
+  // y = W x for packed Q4_0 / Q8_0: activations quantized once per MatMul;
+  // threads take four row groups (32 rows) at a time; within them, tokens go in tiles
+  // whose activations stay in cache while both groups use them.
+  void MatMulPacked(const Matrix& w, const float* x, size_t n_tokens, float* y) {
+    const int64_t cols = w.cols, rows = w.rows;
+    const size_t ab = simd::PackedActivationBytes(cols);
+    if (act_.size() < ab * n_tokens) act_.resize(ab * n_tokens);
+    uint8_t* act = act_.data();
+    auto quantize = [&](size_t t0, size_t t1) {
+      for (size_t t = t0; t < t1; ++t) simd::QuantizeActivationPacked(w.ggml, x + t * cols, cols, act + t * ab);
+    };
+    if (n_tokens >= 8 && pool_.size() > 1) {
+      pool_.ParallelFor(n_tokens, 4, quantize);
+    } else {
+      quantize(0, n_tokens);
+    }
+    const int64_t groups_per_chunk = 4, group_rows = simd::kPackRows;
+    const int64_t n_groups = rows / group_rows;
+    const int64_t n_chunks = (n_groups + groups_per_chunk - 1) / groups_per_chunk;
+    const int parts = static_cast<int>(std::min<int64_t>(pool_.size(), n_chunks));
+    const size_t tile = 64;
+    std::atomic<int64_t> next{0};
+    auto work = [&](int t) {
+      if (t >= parts) return;
+      for (;;) {
+        const int64_t chunk = next.fetch_add(1, std::memory_order_relaxed);
+        if (chunk >= n_chunks) return;
+        const int64_t g0 = chunk * groups_per_chunk, g1 = std::min(n_groups, g0 + groups_per_chunk);
+        for (size_t t0 = 0; t0 < n_tokens; t0 += tile) {
+          const size_t nt = std::min(tile, n_tokens - t0);
+          for (int64_t g = g0; g < g1; ++g)
+            simd::PackedGroupDot(w.ggml, w.row(g * group_rows), cols, act + t0 * ab, ab, nt, y + t0 * rows + g * group_rows,
+                                 rows);
+        }
+      }
+    };
+    if (parts <= 1) {
+      work(0);
+    } else {
+      pool_.RunOnAll(work);
+    }
+  }
+
   // y = W x for GGUF block weights: each activation row is quantized once
   // (Q8_0 or Q8_K, shared by all threads), then integer dots. Threads take
   // chunks of 16 weight rows; within a chunk, tokens go in tiles so the
@@ -138,6 +212,7 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   std::vector<std::vector<float>> scratch_;
   std::vector<uint8_t> act_;  // quantized activations of the current MatMul
+  std::vector<std::unique_ptr<uint8_t[]>> owned_;  // PrepareMatrix copies
 };
 
 }  // namespace

@@ -52,6 +52,8 @@ const Kernels* Table() {
 
 }  // namespace
 
+const Kernels* quant_internal::ActiveKernels() { return Table(); }
+
 std::vector<QuantIsa> SupportedQuantIsas() {
   std::vector<QuantIsa> out;
   for (QuantIsa isa : {QuantIsa::kScalar, QuantIsa::kAvx2, QuantIsa::kAvx512Vnni})

@@ -8,7 +8,7 @@
 
 namespace dseek::simd::quant_internal {
 const Kernels* KernelsAvx512Vnni() {
-  static constexpr Kernels k{QuantizeQ8_0, QuantizeQ8_K, DotQ8_0, DotQ4_0, DotQ4_K, DotQ6_K};
+  static constexpr Kernels k{QuantizeQ8_0, QuantizeQ8_K, DotQ8_0, DotQ4_0, DotQ4_K, DotQ6_K, PackedDotQ4_0, PackedDotQ8_0};
   return &k;
 }
 }  // namespace dseek::simd::quant_internal

@@ -7,7 +7,9 @@
 #include "kernels/simd/vec_ops.h"
 #include "base/numeric.h"
 #include "kernels/ref/quant_ref.h"
+#include "kernels/simd/quant_packed.h"
 #include <algorithm>
+#include <vector>
 
 HWY_BEFORE_NAMESPACE();
 namespace dseek::simd {
@@ -289,6 +291,12 @@ void DecodeFp8(const uint8_t* in, size_t n, float scale, float* out) {
 }
 
 void WidenRow(const Matrix& w, int64_t r, float* out) {
+  if (w.packed8) {
+    thread_local std::vector<uint8_t> plain;
+    plain.resize(w.row_bytes());
+    UnpackGroupRow(w.ggml, w.row(r - r % kPackRows), w.cols, r % kPackRows, plain.data());
+    return ref::DequantizeRowGgml(w.ggml, plain.data(), w.cols, out);
+  }
   const uint8_t* p = w.row(r);
   switch (w.dtype) {
     case DType::kF32: std::copy_n(reinterpret_cast<const float*>(p), w.cols, out); break;
