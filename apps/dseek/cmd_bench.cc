@@ -46,7 +46,7 @@ void AddBench(CLI::App& app, Action& action) {
   struct Args {
     std::string model;
     int p = 512, n = 128, d = 0, threads = 0, reps = 3;
-    bool json = false;
+    bool json = false, no_repack = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
@@ -57,12 +57,17 @@ void AddBench(CLI::App& app, Action& action) {
   cmd->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
   cmd->add_option("-r,--repetitions", a->reps, "Repetitions")->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
+  cmd->add_flag("--no-repack", a->no_repack, "Keep GGUF weights in the file's layout (for comparison)");
   cmd->callback([a, &action] {
     action = [a] {
       EngineOptions opt;
       opt.threads = a->threads;
       opt.context = std::max<int64_t>(a->p, a->d + a->n) + 1;
+      opt.model.repack_weights = !a->no_repack;
+      using Clock = std::chrono::steady_clock;
+      const auto t_open = Clock::now();
       auto engine = Engine::Open(ResolveModelPath(a->model), opt);
+      const double load_s = std::chrono::duration<double>(Clock::now() - t_open).count();
       Model& m = engine->model();
       const int64_t V = m.facts().vocab_size;
       std::mt19937 rng(1234);
@@ -71,7 +76,6 @@ void AddBench(CLI::App& app, Action& action) {
         for (auto& id : ids) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(V));
         return ids;
       };
-      using Clock = std::chrono::steady_clock;
       std::vector<float> logits(V);
       std::vector<double> pp, tg;
       // One untimed warm-up pass pages the weights in.
@@ -112,14 +116,14 @@ void AddBench(CLI::App& app, Action& action) {
         std::printf("{\"model\": \"%s\", \"architecture\": \"%s\", \"cpu\": \"%s\", \"simd\": \"%s\", \"threads\": %d, "
                     "\"n_prompt\": %d, \"n_gen\": %d, \"depth\": %d, \"repetitions\": %d, "
                     "\"pp_tokens_per_s\": %.3f, \"pp_sd\": %.3f, \"tg_tokens_per_s\": %.3f, \"tg_sd\": %.3f, "
-                    "\"weight_bytes_per_token\": %lld, \"tg_weight_read_gb_per_s\": %.3f}\n",
+                    "\"weight_bytes_per_token\": %lld, \"tg_weight_read_gb_per_s\": %.3f, \"load_s\": %.3f}\n",
                     a->model.c_str(), f.architecture.c_str(), cpu.c_str(), target.c_str(), threads, a->p, a->n, a->d,
-                    a->reps, sp.mean, sp.sd, st.mean, st.sd, static_cast<long long>(f.weight_bytes_per_token), gbps);
+                    a->reps, sp.mean, sp.sd, st.mean, st.sd, static_cast<long long>(f.weight_bytes_per_token), gbps, load_s);
         return 0;
       }
       std::printf("model: %s (%s, %.2fB params, %.2f GB read per generated token)\n", a->model.c_str(),
                   f.architecture.c_str(), f.params_total / 1e9, f.weight_bytes_per_token / 1e9);
-      std::printf("cpu: %s, simd %s, %d threads\n", cpu.c_str(), target.c_str(), threads);
+      std::printf("cpu: %s, simd %s, %d threads; model loaded in %.2f s\n", cpu.c_str(), target.c_str(), threads, load_s);
       std::printf("| test            |            t/s |\n|-----------------|----------------|\n");
       if (!pp.empty()) std::printf("| pp%-13d | %7.2f ± %5.2f |\n", a->p, sp.mean, sp.sd);
       if (!tg.empty()) {

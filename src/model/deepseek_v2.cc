@@ -175,6 +175,10 @@ class DeepseekV2Model final : public Model {
       a.kv_a_norm = ws.GetVectorF32(n("self_attn.kv_a_layernorm.weight"), c.kv_lora_rank);
       a.kv_b_proj = ws.GetMatrix(n("self_attn.kv_b_proj.weight"), H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
       a.o_proj = ws.GetMatrix(n("self_attn.o_proj.weight"), D, H * c.v_head_dim);
+      if (ws.Has(n("self_attn.k_b_proj.weight")) && ws.Has(n("self_attn.v_b_proj.weight"))) {
+        a.k_b = ws.GetMatrix(n("self_attn.k_b_proj.weight"), H * c.kv_lora_rank, c.qk_nope_head_dim);
+        a.v_b = ws.GetMatrix(n("self_attn.v_b_proj.weight"), H * c.v_head_dim, c.kv_lora_rank);
+      }
       L.moe = c.IsMoeLayer(i);
       if (!L.moe) {
         L.mlp = Mlp(n("mlp."), c.intermediate_size);
@@ -195,8 +199,8 @@ class DeepseekV2Model final : public Model {
     int64_t bytes = static_cast<int64_t>(lm_head_.bytes());
     for (const Layer& L : layers_) {
       const MlaWeights& a = L.attn;
-      bytes += a.q_proj.bytes() + a.q_a_proj.bytes() + a.q_b_proj.bytes() + a.kv_a_proj.bytes() + a.kv_b_proj.bytes() +
-               a.o_proj.bytes();
+      bytes += a.q_proj.bytes() + a.q_a_proj.bytes() + a.q_b_proj.bytes() + a.kv_a_proj.bytes() + a.o_proj.bytes() +
+               (a.has_split_kv_b() ? a.k_b.bytes() + a.v_b.bytes() : a.kv_b_proj.bytes());
       if (!L.moe) {
         bytes += mlp_bytes(L.mlp);
       } else {

@@ -33,6 +33,10 @@ constexpr Rename kLayerNames[] = {
     {"self_attn.kv_a_proj_with_mqa.weight", "attn_kv_a_mqa.weight"},
     {"self_attn.kv_a_layernorm.weight", "attn_kv_a_norm.weight"},
     {"self_attn.kv_b_proj.weight", "attn_kv_b.weight"},
+    // Not Hugging Face tensors: llama.cpp's per-head split of kv_b_proj
+    // (W_UK transposed, W_UV), which absorbed MLA multiplies as they are.
+    {"self_attn.k_b_proj.weight", "attn_k_b.weight"},
+    {"self_attn.v_b_proj.weight", "attn_v_b.weight"},
     {"mlp.gate_proj.weight", "ffn_gate.weight"},
     {"mlp.up_proj.weight", "ffn_up.weight"},
     {"mlp.down_proj.weight", "ffn_down.weight"},
@@ -140,10 +144,13 @@ Matrix GgufWeightSource::GetMatrix(const std::string& hf, int64_t rows, int64_t 
   const bool in_layer = SplitLayer(hf, &layer, &rest);
   if (in_layer && rest == "self_attn.kv_b_proj.weight") {
     if (!file_->FindTensor(g)) return RebuildKvB(hf, layer, rows, cols);
-    // MLA widens kv_b rows on every forward pass (absorbed decode); a
-    // block-quantized copy would be dequantized row by row each time.
+    // Without the split pair, MLA widens kv_b rows on every forward pass
+    // (absorbed decode); a block-quantized copy would be dequantized row by
+    // row each time.
     const GgufTensorInfo& t = Tensor(g, hf);
-    if (IsQuantizedGgmlType(t.type) && t.dims.size() == 2 && t.dims[0] == cols && t.dims[1] == rows) {
+    const std::string blk = "blk." + std::to_string(layer) + ".";
+    const bool split = file_->FindTensor(blk + "attn_k_b.weight") && file_->FindTensor(blk + "attn_v_b.weight");
+    if (!split && IsQuantizedGgmlType(t.type) && t.dims.size() == 2 && t.dims[0] == cols && t.dims[1] == rows) {
       Matrix q = View(t, rows, cols);
       auto& buf = owned_[t.name + "(f32)"];
       if (buf.empty()) {
@@ -165,6 +172,13 @@ Matrix GgufWeightSource::GetMatrix(const std::string& hf, int64_t rows, int64_t 
       throw Error(file_->path(), t.name, "dims " + DimsString(t.dims) + " do not hold expert " + std::to_string(expert) +
                                              " of [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
     return View(t, t.dims[1] * t.dims[2], cols).RowSlice(expert * rows, rows);
+  }
+  if (in_layer && (rest == "self_attn.k_b_proj.weight" || rest == "self_attn.v_b_proj.weight")) {
+    // [cols, per-head rows, heads] in ggml order: the heads stacked by rows.
+    if (t.dims.size() != 3 || t.dims[0] != cols || t.dims[1] * t.dims[2] != rows)
+      throw Error(file_->path(), t.name, "dims " + DimsString(t.dims) + " do not stack to [" + std::to_string(rows) +
+                                             ", " + std::to_string(cols) + "]");
+    return View(t, rows, cols);
   }
   if (t.dims.size() != 2 || t.dims[0] != cols || t.dims[1] != rows)
     throw Error(file_->path(), t.name, "dims " + DimsString(t.dims) + " (ggml order) do not match [" + std::to_string(cols) +

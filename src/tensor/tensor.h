@@ -48,7 +48,7 @@ struct Matrix {
   int64_t row_base = 0;              // absolute row of row 0 (slices of FP8 weights)
   // Q4_0/Q8_0 rows repacked by the CPU backend in groups of 8
   // (kernels/simd/quant_packed.h): row(r) is then not a plain row; read rows
-  // through simd::WidenRow, which knows the layout. Never sliced.
+  // through simd::WidenRow, which knows the layout. Sliced only at whole groups.
   bool packed8 = false;
 
   size_t row_bytes() const {
@@ -64,7 +64,8 @@ struct Matrix {
 };
 
 inline Matrix Matrix::RowSlice(int64_t begin, int64_t count) const {
-  if (packed8) throw Error("", "matrix", "a packed matrix cannot be sliced by rows");
+  if (packed8 && (begin % 8 != 0 || count % 8 != 0))
+    throw Error("", "matrix", "a packed matrix can only be sliced at groups of 8 rows");
   Matrix m = *this;
   m.rows = count;
   m.data = row(begin);

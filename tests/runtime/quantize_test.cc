@@ -19,6 +19,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "backend/backend.h"
@@ -227,17 +228,37 @@ TEST_F(QuantizeTest, LoadsBackCloseToBf16) {
   EXPECT_LT(kl["q4_k"], kl["q4_0"] * 1.1);
 }
 
-// The CPU backend repacks Q4_0 / Q8_0 rows in groups of 8 at load; the
-// products must not change beyond float summation order, in prefill (many
-// tokens) and in decode (one token: MoE experts side by side on threads).
+// The CPU backend repacks Q4_0 / Q8_0 rows in groups of 8 at load. Each
+// product must match the file's layout to float rounding; whole-model logits
+// can move a little more, because a rounding difference can flip an 8-bit
+// activation at a quantization boundary, so they are held to a KL bound far
+// below what the weight quantization itself costs. Prefill (many tokens) and
+// decode (one token: MoE experts and MLA heads side by side on threads).
 TEST_F(QuantizeTest, RepackedWeightsGiveTheSameLogits) {
   const std::vector<int32_t> ids = RandomIds(21, 3);
+  const std::vector<float> ref = Logits(Path("bf16"), ids);
   ModelOptions plain;
   plain.repack_weights = false;
   for (const std::string& t : {"q8_0", "q4_0"}) {
     GgufWeightSource src(GgufFile::Open(Out(t)), {});
-    const Matrix up = src.GetMatrix("model.layers.1.mlp.experts.0.up_proj.weight", 256, 256);
-    EXPECT_TRUE(backend_->PrepareMatrix(up).packed8) << t;
+    for (const auto& [name, rows, cols] : std::vector<std::tuple<std::string, int64_t, int64_t>>{
+             {"model.layers.1.mlp.experts.0.up_proj.weight", 256, 256},
+             {"model.layers.0.mlp.down_proj.weight", 256, 512},
+             {"model.layers.1.self_attn.k_b_proj.weight", 4 * 256, 64},
+             {"model.layers.1.self_attn.v_b_proj.weight", 4 * 64, 256}}) {
+      const Matrix m = src.GetMatrix(name, rows, cols);
+      const Matrix p = backend_->PrepareMatrix(m);
+      ASSERT_TRUE(p.packed8) << t << " " << name;
+      std::vector<float> x(3 * cols), want(3 * rows), got(3 * rows), local(3 * rows);
+      for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(static_cast<float>(i) * 0.37f);
+      backend_->MatMul(m, x.data(), 3, want.data());
+      backend_->MatMul(p, x.data(), 3, got.data());
+      backend_->MatMulLocal(p, x.data(), 3, local.data());
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_NEAR(got[i], want[i], 1e-5f * (1.0f + std::fabs(want[i]))) << t << " " << name << " " << i;
+        EXPECT_NEAR(local[i], want[i], 1e-5f * (1.0f + std::fabs(want[i]))) << t << " " << name << " " << i;
+      }
+    }
     auto run = [&](const ModelOptions& o, bool one_by_one) {
       auto m = LoadModel(Out(t), *backend_, o);
       auto cache = m->NewCache(static_cast<int64_t>(ids.size()));
@@ -251,13 +272,15 @@ TEST_F(QuantizeTest, RepackedWeightsGiveTheSameLogits) {
     };
     for (bool one_by_one : {false, true}) {
       const std::vector<float> want = run(plain, one_by_one), got = run(ModelOptions{}, one_by_one);
-      double sd = 0, worst = 0;
-      for (size_t i = 0; i < want.size(); ++i) {
-        sd += static_cast<double>(want[i]) * want[i];
-        worst = std::max(worst, static_cast<double>(std::fabs(want[i] - got[i])));
+      const double kl_weights = MeanKl(ref, want, kVocab), kl_repack = MeanKl(want, got, kVocab);
+      EXPECT_LT(kl_repack, 0.02 * kl_weights) << t << (one_by_one ? " decode" : " prefill");
+      size_t same_top = 0;
+      for (size_t p = 0; p < ids.size(); ++p) {
+        const float* a = want.data() + p * kVocab;
+        const float* b = got.data() + p * kVocab;
+        same_top += std::max_element(a, a + kVocab) - a == std::max_element(b, b + kVocab) - b;
       }
-      sd = std::sqrt(sd / static_cast<double>(want.size()));
-      EXPECT_LT(worst, 1e-3 * sd) << t << (one_by_one ? " decode" : " prefill");
+      EXPECT_GE(same_top, ids.size() - 1) << t << (one_by_one ? " decode" : " prefill");
     }
   }
 }

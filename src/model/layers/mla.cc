@@ -54,6 +54,37 @@ void LatentContext(const MlaDims& d, const KvCache& cache, int64_t layer, const 
   }
 }
 
+// For each head h: y[t, h] = W[h] x[t, h] for the n tokens, where W[h] is
+// rows [h*rows, (h+1)*rows) of w (cols wide), x[t, h] starts at
+// x + t*x_tok + h*x_head and y[t, h] at y + t*y_tok + h*y_head. Heads run
+// side by side, one thread each, on gathered contiguous token rows.
+void PerHeadProducts(Backend& be, const Matrix& w, int64_t rows, int64_t cols, int64_t H, size_t n, const float* x,
+                     int64_t x_head, int64_t x_tok, float* y, int64_t y_head, int64_t y_tok, MlaScratch& s) {
+  const int threads = be.Threads();
+  Grow(s.head_in, static_cast<size_t>(threads) * n * cols);
+  Grow(s.head_out, static_cast<size_t>(threads) * n * rows);
+  const bool local = be.CanMatMulLocal(w);
+  auto head = [&](int64_t h, float* in, float* out, bool parallel) {
+    for (size_t t = 0; t < n; ++t) std::copy_n(x + t * x_tok + h * x_head, cols, in + t * cols);
+    const Matrix wh = w.RowSlice(h * rows, rows);
+    if (parallel) {
+      be.MatMul(wh, in, n, out);
+    } else {
+      be.MatMulLocal(wh, in, n, out);
+    }
+    for (size_t t = 0; t < n; ++t) std::copy_n(out + t * rows, rows, y + t * y_tok + h * y_head);
+  };
+  if (!local) {
+    for (int64_t h = 0; h < H; ++h) head(h, s.head_in.data(), s.head_out.data(), true);
+    return;
+  }
+  be.ParallelFor(static_cast<size_t>(threads), 1, [&](size_t c0, size_t c1) {
+    for (size_t c = c0; c < c1; ++c)
+      for (int64_t h = static_cast<int64_t>(c); h < H; h += threads)
+        head(h, s.head_in.data() + c * n * cols, s.head_out.data() + c * n * rows, false);
+  });
+}
+
 // Attention over the latent cache in absorbed form. W_UK / W_UV rows are
 // widened once per head for the whole batch; the attention itself runs
 // token-parallel when the batch has many tokens (prefill) and splits each
@@ -66,6 +97,11 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
   Grow(s.q_abs, n * H * L);
   Grow(s.ctx, n * H * L);
   Grow(s.rows, H * L);
+  const bool split = w.has_split_kv_b();
+  if (split) {
+    // q_abs[., h] = k_b[h] q_nope[., h]: one product per head, heads side by side.
+    PerHeadProducts(be, w.k_b, L, d.nope, H, n, s.q.data(), qk, H * qk, s.q_abs.data(), L, H * L, s);
+  } else
   // q_abs[t,h] = W_UK[h]^T q_nope[t,h]: a weighted sum of the head's K rows.
   be.ParallelFor(H, 1, [&](size_t h0, size_t h1) {
     for (size_t h = h0; h < h1; ++h) {
@@ -134,6 +170,11 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
       for (int c = 1; c < threads; ++c)
         for (int64_t i = 0; i < H * L; ++i) ctx[i] += s.ctx_part[c * H * L + i];
     }
+  }
+  if (split) {
+    // out[., h] = v_b[h] ctx[., h]
+    PerHeadProducts(be, w.v_b, d.v, L, H, n, s.ctx.data(), L, H * L, s.attn_out.data(), d.v, H * d.v, s);
+    return;
   }
   // out[t, h*v + j] = W_UV[h][j] . ctx[t,h]
   be.ParallelFor(H, 1, [&](size_t h0, size_t h1) {

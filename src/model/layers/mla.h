@@ -34,6 +34,11 @@ struct MlaWeights {
   Matrix kv_a_proj;              // [kv_lora + rope, hidden]
   const float* kv_a_norm = nullptr;
   Matrix kv_b_proj;              // [H*(nope+v), kv_lora]
+  // Optional (GGUF files from llama.cpp's converter): kv_b_proj split per
+  // head so absorbed attention multiplies it without widening rows:
+  Matrix k_b;                    // [H*kv_lora, nope]: per head W_UK transposed
+  Matrix v_b;                    // [H*v, kv_lora]: per head W_UV
+  bool has_split_kv_b() const { return k_b.rows > 0 && v_b.rows > 0; }
   Matrix o_proj;                 // [hidden, H*v]
 };
 
@@ -42,6 +47,7 @@ enum class MlaForm { kAbsorbed, kNaive };
 struct MlaScratch {
   std::vector<float> qa, q, kv, q_abs, ctx, ctx_part, attn_out, scores, rows, cos, sin, kfull, vfull;
   std::vector<std::pair<size_t, size_t>> token_seq;  // (batch row, sequence index)
+  std::vector<float> head_in, head_out;               // per-head gathers for k_b / v_b
 };
 
 // x: [n, hidden], the tokens of every sequence in `seqs` stacked; each
