@@ -123,7 +123,8 @@ class CpuBackend final : public Backend {
 
  private:
   // y = W x for packed Q4_0 / Q8_0: activations quantized once per MatMul;
-  // threads take four row groups (32 rows) at a time; within them, tokens go in tiles
+  // threads take row groups from a counter, 16 at a time in decode (long
+  // streams for the prefetcher), 4 in prefill; within them, tokens go in tiles
   // whose activations stay in cache while both groups use them.
   void MatMulPacked(const Matrix& w, const float* x, size_t n_tokens, float* y) {
     const int64_t cols = w.cols, rows = w.rows;
@@ -138,7 +139,7 @@ class CpuBackend final : public Backend {
     } else {
       quantize(0, n_tokens);
     }
-    const int64_t groups_per_chunk = 4, group_rows = simd::kPackRows;
+    const int64_t groups_per_chunk = n_tokens <= 2 ? 16 : 4, group_rows = simd::kPackRows;
     const int64_t n_groups = rows / group_rows;
     const int64_t n_chunks = (n_groups + groups_per_chunk - 1) / groups_per_chunk;
     const int parts = static_cast<int>(std::min<int64_t>(pool_.size(), n_chunks));
