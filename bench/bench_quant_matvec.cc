@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   std::vector<float> x(cols);
   for (auto& v : x) v = std::normal_distribution<float>(0, 1)(rng);
   const int max_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (GgmlType t : {GgmlType::kQ4_0, GgmlType::kQ8_0}) {
+  for (GgmlType t : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ6_K}) {
+    const bool packable = simd::CanPackRows(t);
     const size_t rb = GgmlRowBytes(t, cols);
     const int64_t rows = static_cast<int64_t>(mib * (1 << 20) / rb) / 8 * 8;
     std::vector<uint8_t> plain(rb * rows), packed(rb * rows);
@@ -41,14 +42,17 @@ int main(int argc, char** argv) {
         for (int64_t k = r; k < rows; k += 64) std::copy(row.begin(), row.end(), plain.begin() + k * rb);
       }
     }
-    for (int64_t g = 0; g < rows / 8; ++g) simd::PackRowGroup(t, plain.data() + g * 8 * rb, cols, packed.data() + g * 8 * rb);
-    std::vector<uint8_t> act_plain(GgmlRowBytes(GgmlType::kQ8_0, cols)), act_packed(simd::PackedActivationBytes(cols));
-    simd::QuantizeActivationRow(GgmlType::kQ8_0, x.data(), cols, act_plain.data());
-    simd::QuantizeActivationPacked(t, x.data(), cols, act_packed.data());
+    if (packable)
+      for (int64_t g = 0; g < rows / 8; ++g) simd::PackRowGroup(t, plain.data() + g * 8 * rb, cols, packed.data() + g * 8 * rb);
+    const GgmlType at = simd::QuantActivationType(t);
+    std::vector<uint8_t> act_plain(GgmlRowBytes(at, cols)), act_packed(simd::PackedActivationBytes(cols));
+    simd::QuantizeActivationRow(at, x.data(), cols, act_plain.data());
+    if (packable) simd::QuantizeActivationPacked(t, x.data(), cols, act_packed.data());
     std::vector<float> y(rows);
     for (int threads = 1; threads <= max_threads; threads *= 2) {
       ThreadPool pool(threads);
       for (bool use_packed : {false, true}) {
+        if (use_packed && !packable) continue;
         double best = 0;
         for (int r = 0; r < reps; ++r) {
           auto t0 = std::chrono::steady_clock::now();
