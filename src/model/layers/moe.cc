@@ -108,13 +108,16 @@ bool DecodeExpertsSideBySide(Backend& be, const MoeWeights& w, const float* x, s
       float* ye = xe + n * hidden;
       float* g = ye + n * hidden;
       float* u = g + n * max_inter;
-      const bool shared = k == s.active.size();
-      const DenseMlpWeights& m = shared ? w.shared : w.experts[s.active[k]];
+      // The shared expert (the largest task) goes first: taken last, it
+      // would leave the other threads idle while one thread finishes it.
+      const bool shared = w.has_shared && k == 0;
+      const size_t routed = k - (w.has_shared ? 1 : 0);
+      const DenseMlpWeights& m = shared ? w.shared : w.experts[s.active[routed]];
       size_t rows = n;
       if (shared) {
         std::copy_n(x, n * hidden, xe);
       } else {
-        const auto& toks = s.per_expert[s.active[k]];
+        const auto& toks = s.per_expert[s.active[routed]];
         rows = toks.size();
         for (size_t i = 0; i < rows; ++i) std::copy_n(x + toks[i].first * hidden, hidden, xe + i * hidden);
       }
@@ -126,13 +129,13 @@ bool DecodeExpertsSideBySide(Backend& be, const MoeWeights& w, const float* x, s
     }
   });
   if (w.has_shared) {
-    std::copy_n(s.local.data() + s.active.size() * stride + n * hidden, n * hidden, out);
+    std::copy_n(s.local.data() + n * hidden, n * hidden, out);
   } else {
     std::fill(out, out + n * hidden, 0.0f);
   }
   for (size_t k = 0; k < s.active.size(); ++k) {
     const auto& toks = s.per_expert[s.active[k]];
-    const float* ye = s.local.data() + k * stride + n * hidden;
+    const float* ye = s.local.data() + (k + (w.has_shared ? 1 : 0)) * stride + n * hidden;
     for (size_t i = 0; i < toks.size(); ++i)
       simd::Axpy(toks[i].second, ye + i * hidden, out + toks[i].first * hidden, hidden);
   }
