@@ -1,4 +1,5 @@
 #include "apps/dseek/chat_setup.h"
+#include "apps/dseek/commands.h"
 
 #include <cmath>
 #include <filesystem>
@@ -71,6 +72,7 @@ void ChatModelFlags::Register(CLI::App* cmd) {
   cmd->add_option("--chat-template", chat_template, "Use this .jinja file instead of the model's template");
   cmd->add_option("-t,--threads", threads, "Threads (default: all cores)");
   cmd->add_option("-c,--ctx-size", ctx, "Context size in tokens")->check(CLI::Range(16, 1 << 24));
+  cmd->add_flag("--repack-cache", repack_cache, kRepackCacheHelp);
 }
 
 ChatModel OpenChatModel(const ChatModelFlags& given) {
@@ -101,6 +103,7 @@ ChatModel OpenChatModel(const ChatModelFlags& given) {
   EngineOptions opt;
   opt.threads = flags.threads;
   opt.context = flags.ctx;
+  opt.model.repack_cache = flags.repack_cache;
   m.engine = Engine::Open(flags.model, opt);
   if (static_cast<int64_t>(m.tokenizer->vocab_size()) > m.engine->facts().vocab_size)
     throw Error(flags.model, "tokenizer.json",

@@ -34,6 +34,7 @@ struct ChatModelFlags {
   std::string chat_template;  // override file
   int threads = 0;
   int64_t ctx = 4096;
+  bool repack_cache = false;
   void Register(CLI::App* cmd);
 };
 

@@ -46,7 +46,7 @@ void AddBench(CLI::App& app, Action& action) {
   struct Args {
     std::string model;
     int p = 512, n = 128, d = 0, threads = 0, reps = 3;
-    bool json = false, no_repack = false;
+    bool json = false, no_repack = false, repack_cache = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
@@ -58,12 +58,14 @@ void AddBench(CLI::App& app, Action& action) {
   cmd->add_option("-r,--repetitions", a->reps, "Repetitions")->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->add_flag("--no-repack", a->no_repack, "Keep GGUF weights in the file's layout (for comparison)");
+  cmd->add_flag("--repack-cache", a->repack_cache, kRepackCacheHelp);
   cmd->callback([a, &action] {
     action = [a] {
       EngineOptions opt;
       opt.threads = a->threads;
       opt.context = std::max<int64_t>(a->p, a->d + a->n) + 1;
       opt.model.repack_weights = !a->no_repack;
+      opt.model.repack_cache = a->repack_cache;
       using Clock = std::chrono::steady_clock;
       const auto t_open = Clock::now();
       auto engine = Engine::Open(ResolveModelPath(a->model), opt);

@@ -16,7 +16,7 @@ void AddGenerate(CLI::App& app, Action& action) {
   struct Args {
     std::string model, ids;
     int n = 16;
-    bool greedy = false, verbose = false;
+    bool greedy = false, verbose = false, repack_cache = false;
     int threads = 0;
     int64_t ctx = 0;
   };
@@ -29,6 +29,7 @@ void AddGenerate(CLI::App& app, Action& action) {
   cmd->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
   cmd->add_option("-c,--ctx-size", a->ctx, "Context size (default: prompt + n)");
   cmd->add_flag("-v,--verbose", a->verbose, "Print timings to stderr");
+  cmd->add_flag("--repack-cache", a->repack_cache, kRepackCacheHelp);
   cmd->callback([a, &action] {
     action = [a] {
       if (!a->greedy) throw UsageError("generate: only --greedy is available here (use `dseek run` for sampling)");
@@ -36,6 +37,7 @@ void AddGenerate(CLI::App& app, Action& action) {
       EngineOptions opt;
       opt.threads = a->threads;
       opt.context = a->ctx > 0 ? a->ctx : static_cast<int64_t>(ids.size()) + a->n;
+      opt.model.repack_cache = a->repack_cache;
       auto engine = Engine::Open(ResolveModelPath(a->model), opt);
       using Clock = std::chrono::steady_clock;
       auto t0 = Clock::now();

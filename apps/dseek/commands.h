@@ -11,6 +11,11 @@
 
 namespace dseek::cli {
 
+// Help text of --repack-cache (run, chat, serve, generate, bench).
+inline constexpr const char* kRepackCacheHelp =
+    "GGUF: keep the weights repacked for this CPU in MODEL.dseek-repack (a second file the size of the model) "
+    "and map it on later starts instead of repacking";
+
 using Action = std::function<int()>;
 
 void AddLogits(CLI::App& app, Action& action);

@@ -29,6 +29,10 @@ class Backend {
   // differs from w's, the result lives in memory the backend owns until it
   // is destroyed (w's bytes are no longer read by MatMul); otherwise w itself.
   virtual Matrix PrepareMatrix(const Matrix& w) { return w; }
+  // Names the layout PrepareMatrix produces (with a version), so prepared
+  // weights saved to disk are only reused by a backend that made them; ""
+  // when this backend prepares nothing.
+  virtual std::string PreparedLayout() const { return ""; }
   // Runs fn(begin, end) over contiguous chunks of [0, n) in parallel.
   virtual void ParallelFor(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) = 0;
 };

@@ -4,6 +4,7 @@
 #include "model/gguf_config.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -209,36 +210,46 @@ ModelFacts FactsFromGguf(const GgufFile& f) {
   throw Error(f.path(), "general.architecture", "unsupported GGUF architecture '" + arch + "' (deepseek2, llama, qwen2)");
 }
 
-namespace {
-
-std::unique_ptr<WeightSource> Prepared(std::unique_ptr<WeightSource> source, Backend& backend,
-                                       const ModelOptions& options) {
-  if (!options.repack_weights) return source;
-  return std::make_unique<PreparedWeightSource>(std::move(source), backend);
-}
-
-}  // namespace
-
 std::unique_ptr<Model> LoadGgufModel(const std::string& path, Backend& backend, const ModelOptions& options) {
   std::error_code size_ec;
   const auto file_bytes = std::filesystem::file_size(path, size_ec);
-  std::unique_ptr<GgufFile> f = GgufFile::Open(path, !size_ec && FitsInRam(file_bytes));
+  const std::string cache = options.repack_weights && options.repack_cache ? PreparedWeightSource::CachePathFor(path) : "";
+  const bool cached = !cache.empty() && PreparedWeightSource::CacheMatches(cache, path, backend);
+  // With a usable repack cache most of the file is never read: no populate.
+  std::unique_ptr<GgufFile> f = GgufFile::Open(path, !cached && !size_ec && FitsInRam(file_bytes));
   const std::string arch = GgufArchitecture(*f);
+  PreparedWeightSource* prepared = nullptr;
+  auto source = [&](std::unique_ptr<WeightSource> s) -> std::unique_ptr<WeightSource> {
+    if (!options.repack_weights) return s;
+    auto p = std::make_unique<PreparedWeightSource>(std::move(s), backend, cache, path);
+    prepared = p.get();
+    return p;
+  };
+  std::unique_ptr<Model> model;
   if (arch == "deepseek2") {
     DeepseekConfig c = DeepseekConfigFromGguf(*f);
-    return MakeDeepseekV2(c, Prepared(std::make_unique<GgufWeightSource>(std::move(f), GgufSourceOptions{}), backend, options),
-                          backend, options);
-  }
-  if (arch == "qwen2" || arch == "llama") {
+    model = MakeDeepseekV2(c, source(std::make_unique<GgufWeightSource>(std::move(f), GgufSourceOptions{})), backend,
+                           options);
+  } else if (arch == "qwen2" || arch == "llama") {
     DenseGqaConfig c = DenseGqaConfigFromGguf(*f);
     GgufSourceOptions so;
     // llama.cpp permutes Llama q/k for its adjacent-pair RoPE; Qwen2 (NeoX RoPE) is stored as in HF.
     so.unpermute_llama_qk = arch == "llama";
     so.n_head = c.num_attention_heads;
     so.n_head_kv = c.num_key_value_heads;
-    return MakeDenseGqa(c, Prepared(std::make_unique<GgufWeightSource>(std::move(f), so), backend, options), backend);
+    model = MakeDenseGqa(c, source(std::make_unique<GgufWeightSource>(std::move(f), so)), backend);
+  } else {
+    throw Error(path, "general.architecture", "unsupported GGUF architecture '" + arch + "' (deepseek2, llama, qwen2)");
   }
-  throw Error(path, "general.architecture", "unsupported GGUF architecture '" + arch + "' (deepseek2, llama, qwen2)");
+  // The model owns the source; it outlives this call.
+  if (prepared && !cache.empty() && !prepared->from_cache()) {
+    try {
+      prepared->WriteCache();
+    } catch (const Error& e) {
+      std::fprintf(stderr, "dseek: repack cache not written: %s\n", e.what());
+    }
+  }
+  return model;
 }
 
 }  // namespace dseek

@@ -22,6 +22,9 @@ struct ModelOptions {
   // Let the backend rearrange GGUF weights for its kernels at load
   // (Backend::PrepareMatrix); off keeps the file's layout (comparisons, tests).
   bool repack_weights = true;
+  // Keep the repacked weights in "<model>.dseek-repack" and reuse them on
+  // later starts (see PreparedWeightSource).
+  bool repack_cache = false;
 };
 
 struct ModelFacts {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +29,7 @@
 #include "format/gguf.h"
 #include "format/safetensors.h"
 #include "model/gguf_weight_source.h"
+#include "model/prepared_weight_source.h"
 #include "model/registry.h"
 #include "model/synth.h"
 #include "runtime/perplexity.h"
@@ -283,6 +285,44 @@ TEST_F(QuantizeTest, RepackedWeightsGiveTheSameLogits) {
       EXPECT_GE(same_top, ids.size() - 1) << t << (one_by_one ? " decode" : " prefill");
     }
   }
+}
+
+// --repack-cache: the first load writes MODEL.dseek-repack, later loads map it
+// and give the same logits; a stale or damaged cache is ignored and rewritten.
+TEST_F(QuantizeTest, RepackCacheIsReusedAndRebuiltWhenStale) {
+  const std::string model = Path("cache-q4_0.gguf");
+  fs::copy_file(Out("q4_0"), model, fs::copy_options::overwrite_existing);
+  const std::string cache = PreparedWeightSource::CachePathFor(model);
+  fs::remove(cache);
+  const std::vector<int32_t> ids = RandomIds(9, 4);
+  const std::vector<float> want = Logits(model, ids);
+  ModelOptions o;
+  o.repack_cache = true;
+  EXPECT_EQ(Logits(model, ids, o), want);  // writes the cache
+  ASSERT_TRUE(fs::exists(cache));
+  EXPECT_TRUE(PreparedWeightSource::CacheMatches(cache, model, *backend_));
+  const auto written = fs::last_write_time(cache);
+  EXPECT_EQ(Logits(model, ids, o), want);  // maps it
+  EXPECT_EQ(fs::last_write_time(cache), written);
+  // The model changes (new mtime): the cache no longer matches and is rebuilt.
+  fs::last_write_time(model, fs::last_write_time(model) + std::chrono::seconds(5));
+  EXPECT_FALSE(PreparedWeightSource::CacheMatches(cache, model, *backend_));
+  EXPECT_EQ(Logits(model, ids, o), want);
+  EXPECT_TRUE(PreparedWeightSource::CacheMatches(cache, model, *backend_));
+  // Damaged: truncated inside the header, then garbage.
+  for (const std::string& junk : {std::string("DSKREPK1\x05\x00"), std::string(100, '\xff')}) {
+    {
+      std::ofstream f(cache, std::ios::binary | std::ios::trunc);
+      f << junk;
+    }
+    EXPECT_FALSE(PreparedWeightSource::CacheMatches(cache, model, *backend_));
+    EXPECT_EQ(Logits(model, ids, o), want);
+    EXPECT_TRUE(PreparedWeightSource::CacheMatches(cache, model, *backend_));
+  }
+  // Without the flag nothing is read or written.
+  fs::remove(cache);
+  EXPECT_EQ(Logits(model, ids), want);
+  EXPECT_FALSE(fs::exists(cache));
 }
 
 TEST_F(QuantizeTest, PerplexityAndKl) {

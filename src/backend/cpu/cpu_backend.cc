@@ -104,6 +104,8 @@ class CpuBackend final : public Backend {
 
  // Q4_0 / Q8_0 rows in groups of 8 (simd::PackRowGroup): one copy, made on
   // the pool; the caller drops the original.
+  std::string PreparedLayout() const override { return "cpu-q4_0-q8_0-rows8-v1"; }
+
   Matrix PrepareMatrix(const Matrix& w) override {
     if (w.dtype != DType::kGgml || w.packed8 || !simd::CanPackRows(w.ggml) || w.rows % simd::kPackRows != 0 ||
         w.cols % 32 != 0 || w.rows == 0)
