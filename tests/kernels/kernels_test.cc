@@ -62,6 +62,23 @@ TEST_P(PerTarget, AxpyMatchesReference) {
   }
 }
 
+TEST_P(PerTarget, WeightedRowSumsMatchReference) {
+  // Head counts around the 8-head register block, column tails, strided rows.
+  for (size_t heads : {1, 3, 8, 9, 16}) {
+    for (size_t cols : {1, 7, 16, 33, 512}) {
+      for (size_t n_rows : {0, 1, 5, 64}) {
+        const size_t w_stride = n_rows + 3, row_stride = cols + 64 + 5, out_stride = cols + 2;
+        auto w = Random(heads * w_stride, 7), rows = Random(std::max<size_t>(n_rows, 1) * row_stride, 8);
+        auto want = Random(heads * out_stride, 9), got = want;
+        ref::WeightedRowSums(w.data(), w_stride, heads, rows.data(), row_stride, n_rows, cols, want.data(), out_stride);
+        simd::WeightedRowSums(w.data(), w_stride, heads, rows.data(), row_stride, n_rows, cols, got.data(), out_stride);
+        for (size_t i = 0; i < want.size(); ++i)
+          ASSERT_NEAR(got[i], want[i], 1e-5f * (n_rows + 1)) << heads << "x" << cols << " rows " << n_rows << " at " << i;
+      }
+    }
+  }
+}
+
 TEST_P(PerTarget, DecodeBf16AndF16AreExact) {
   std::mt19937 g(5);
   for (size_t n : kSizes) {

@@ -94,4 +94,14 @@ void AddBias(float* x, const float* bias, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] += bias[i];
 }
 
+void WeightedRowSums(const float* w, size_t w_stride, size_t n_heads, const float* rows, size_t row_stride,
+                     size_t n_rows, size_t cols, float* out, size_t out_stride) {
+  for (size_t h = 0; h < n_heads; ++h)
+    for (size_t j = 0; j < cols; ++j) {
+      double a = 0.0;
+      for (size_t p = 0; p < n_rows; ++p) a += static_cast<double>(w[h * w_stride + p]) * rows[p * row_stride + j];
+      out[h * out_stride + j] += static_cast<float>(a);
+    }
+}
+
 }  // namespace dseek::ref

@@ -27,6 +27,9 @@ void RopeInterleaved(float* x, const float* cos, const float* sin, size_t n_pair
 // Rotates split halves (x[i], x[i + n_pairs]) in place: HF's rotate_half
 // (GPT-NeoX style), used by Llama and Qwen2 checkpoints.
 void RopeHalves(float* x, const float* cos, const float* sin, size_t n_pairs);
+// out[h * out_stride + j] += sum_p w[h * w_stride + p] * rows[p * row_stride + j].
+void WeightedRowSums(const float* w, size_t w_stride, size_t n_heads, const float* rows, size_t row_stride,
+                     size_t n_rows, size_t cols, float* out, size_t out_stride);
 // out[i] += bias[i]
 void AddBias(float* x, const float* bias, size_t n);
 

@@ -266,6 +266,61 @@ float DotBf16Impl(const uint16_t* HWY_RESTRICT w, const float* HWY_RESTRICT x, s
   return s;
 }
 
+// out[h * out_stride + j] += sum_p w[h * w_stride + p] * rows[p * row_stride + j]:
+// eight heads at a time keep their accumulators in registers while each row
+// chunk is loaded once for all of them.
+void WeightedRowSumsImpl(const float* HWY_RESTRICT w, size_t w_stride, size_t n_heads, const float* HWY_RESTRICT rows,
+                         size_t row_stride, size_t n_rows, size_t cols, float* HWY_RESTRICT out, size_t out_stride) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const size_t vec_cols = cols / N * N;
+  constexpr size_t kHeads = 8;
+  for (size_t h0 = 0; h0 < n_heads; h0 += kHeads) {
+    const size_t nh = n_heads - h0 < kHeads ? n_heads - h0 : kHeads;
+    for (size_t j = 0; j < vec_cols; j += N) {
+      auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+      auto a4 = hn::Zero(d), a5 = hn::Zero(d), a6 = hn::Zero(d), a7 = hn::Zero(d);
+      const float* wh = w + h0 * w_stride;
+      if (nh == kHeads) {
+        for (size_t p = 0; p < n_rows; ++p) {
+          const auto r = hn::LoadU(d, rows + p * row_stride + j);
+          a0 = hn::MulAdd(hn::Set(d, wh[p]), r, a0);
+          a1 = hn::MulAdd(hn::Set(d, wh[w_stride + p]), r, a1);
+          a2 = hn::MulAdd(hn::Set(d, wh[2 * w_stride + p]), r, a2);
+          a3 = hn::MulAdd(hn::Set(d, wh[3 * w_stride + p]), r, a3);
+          a4 = hn::MulAdd(hn::Set(d, wh[4 * w_stride + p]), r, a4);
+          a5 = hn::MulAdd(hn::Set(d, wh[5 * w_stride + p]), r, a5);
+          a6 = hn::MulAdd(hn::Set(d, wh[6 * w_stride + p]), r, a6);
+          a7 = hn::MulAdd(hn::Set(d, wh[7 * w_stride + p]), r, a7);
+        }
+        float* o = out + h0 * out_stride + j;
+        hn::StoreU(hn::Add(hn::LoadU(d, o), a0), d, o);
+        hn::StoreU(hn::Add(hn::LoadU(d, o + out_stride), a1), d, o + out_stride);
+        hn::StoreU(hn::Add(hn::LoadU(d, o + 2 * out_stride), a2), d, o + 2 * out_stride);
+        hn::StoreU(hn::Add(hn::LoadU(d, o + 3 * out_stride), a3), d, o + 3 * out_stride);
+        hn::StoreU(hn::Add(hn::LoadU(d, o + 4 * out_stride), a4), d, o + 4 * out_stride);
+        hn::StoreU(hn::Add(hn::LoadU(d, o + 5 * out_stride), a5), d, o + 5 * out_stride);
+        hn::StoreU(hn::Add(hn::LoadU(d, o + 6 * out_stride), a6), d, o + 6 * out_stride);
+        hn::StoreU(hn::Add(hn::LoadU(d, o + 7 * out_stride), a7), d, o + 7 * out_stride);
+      } else {
+        for (size_t h = 0; h < nh; ++h) {
+          auto a = hn::Zero(d);
+          for (size_t p = 0; p < n_rows; ++p)
+            a = hn::MulAdd(hn::Set(d, wh[h * w_stride + p]), hn::LoadU(d, rows + p * row_stride + j), a);
+          float* o = out + (h0 + h) * out_stride + j;
+          hn::StoreU(hn::Add(hn::LoadU(d, o), a), d, o);
+        }
+      }
+    }
+    for (size_t j = vec_cols; j < cols; ++j)
+      for (size_t h = h0; h < h0 + nh; ++h) {
+        float a = 0.0f;
+        for (size_t p = 0; p < n_rows; ++p) a += w[h * w_stride + p] * rows[p * row_stride + j];
+        out[h * out_stride + j] += a;
+      }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace dseek::simd
 HWY_AFTER_NAMESPACE();
@@ -281,6 +336,7 @@ HWY_EXPORT(DotFp8Impl);
 HWY_EXPORT(DotBf16Impl);
 HWY_EXPORT(DotRowTokensImpl);
 HWY_EXPORT(MatMulBlockImpl);
+HWY_EXPORT(WeightedRowSumsImpl);
 
 float DotF32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32Impl)(a, b, n); }
 void Axpy(float a, const float* x, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(AxpyImpl)(a, x, y, n); }
@@ -321,6 +377,10 @@ float DotBf16(const uint16_t* w, const float* x, size_t cols) { return HWY_DYNAM
 void MatMulBlock(const float* w, size_t n_rows, const float* x, size_t n_tok, size_t cols, float* y,
                  size_t y_stride) {
   HWY_DYNAMIC_DISPATCH(MatMulBlockImpl)(w, n_rows, x, n_tok, cols, y, y_stride);
+}
+void WeightedRowSums(const float* w, size_t w_stride, size_t n_heads, const float* rows, size_t row_stride,
+                     size_t n_rows, size_t cols, float* out, size_t out_stride) {
+  HWY_DYNAMIC_DISPATCH(WeightedRowSumsImpl)(w, w_stride, n_heads, rows, row_stride, n_rows, cols, out, out_stride);
 }
 void DotRowTokens(const float* w, const float* x, size_t x_stride, size_t n_tok, size_t cols, float* y,
                   size_t y_stride) {

@@ -39,6 +39,12 @@ float DotBf16(const uint16_t* w, const float* x, size_t cols);
 // weight row against many tokens, four per pass).
 void DotRowTokens(const float* w, const float* x, size_t x_stride, size_t n_tok, size_t cols, float* y,
                   size_t y_stride);
+// out[h * out_stride + j] += sum over p < n_rows of w[h * w_stride + p] *
+// rows[p * row_stride + j], for h < n_heads and j < cols: attention's
+// probability-weighted sum of cache rows for several heads at once, each
+// row read once. Scalar twin: ref::WeightedRowSums.
+void WeightedRowSums(const float* w, size_t w_stride, size_t n_heads, const float* rows, size_t row_stride,
+                     size_t n_rows, size_t cols, float* out, size_t out_stride);
 // y[t * y_stride + r] = w[r] . x[t] for n_rows widened rows (stride cols) and
 // n_tok tokens (stride cols): register-tiled 4 rows x 4 tokens (prefill).
 void MatMulBlock(const float* w, size_t n_rows, const float* x, size_t n_tok, size_t cols, float* y,

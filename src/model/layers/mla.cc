@@ -30,28 +30,23 @@ int64_t LongestContext(std::span<const SeqSpan> seqs) {
   return m;
 }
 
-// Scores of every head against cache rows [p0, p1) of one token: each
-// latent row is loaded once and serves all heads (reading it once per head
-// made long contexts memory-bound on the cache, not the weights).
-void LatentScores(const MlaDims& d, const KvCache& cache, int64_t layer, const float* q_abs, const float* q,
-                  int64_t len, int64_t p0, int64_t p1, float* scores) {
-  const int64_t H = d.n_heads, L = d.kv_lora_rank, qk = d.qk();
-  for (int64_t p = p0; p < p1; ++p) {
-    const float* c = cache.Row(layer, p);
-    for (int64_t h = 0; h < H; ++h)
-      scores[h * len + p] =
-          (simd::DotF32(q_abs + h * L, c, L) + simd::DotF32(q + h * qk + d.nope, c + L, d.rope)) * d.softmax_scale;
-  }
+// Scores of every head against cache rows [p0, p1) of one token: a block
+// product of the cache rows with the heads' [q_abs, q_pe] queries (already
+// times the softmax scale), so each cache row is loaded once for all heads.
+void LatentScores(const MlaDims& d, const KvCache& cache, int64_t layer, const float* qcat, int64_t len, int64_t p0,
+                  int64_t p1, float* scores) {
+  if (p1 <= p0) return;
+  simd::MatMulBlock(cache.Row(layer, p0), static_cast<size_t>(p1 - p0), qcat, static_cast<size_t>(d.n_heads),
+                    static_cast<size_t>(cache.width()), scores + p0, static_cast<size_t>(len));
 }
 
 // ctx[h] += sum over p in [p0, p1) of probs[h][p] * latent[p], all heads per row.
 void LatentContext(const MlaDims& d, const KvCache& cache, int64_t layer, const float* probs, int64_t len,
                    int64_t p0, int64_t p1, float* ctx) {
-  const int64_t H = d.n_heads, L = d.kv_lora_rank;
-  for (int64_t p = p0; p < p1; ++p) {
-    const float* c = cache.Row(layer, p);
-    for (int64_t h = 0; h < H; ++h) simd::Axpy(probs[h * len + p], c, ctx + h * L, L);
-  }
+  if (p1 <= p0) return;
+  simd::WeightedRowSums(probs + p0, static_cast<size_t>(len), static_cast<size_t>(d.n_heads), cache.Row(layer, p0),
+                        static_cast<size_t>(cache.width()), static_cast<size_t>(p1 - p0),
+                        static_cast<size_t>(d.kv_lora_rank), ctx, static_cast<size_t>(d.kv_lora_rank));
 }
 
 // For each head h: y[t, h] = W[h] x[t, h] for the n tokens, where W[h] is
@@ -114,6 +109,18 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
       }
     }
   });
+  // [q_abs, q_pe] per head, times the softmax scale: one query row per head
+  // against the cache's [latent, k_pe] rows.
+  const int64_t W = L + d.rope;
+  Grow(s.qcat, n * H * W);
+  for (size_t t = 0; t < n; ++t)
+    for (int64_t h = 0; h < H; ++h) {
+      float* qc = s.qcat.data() + (t * H + h) * W;
+      const float* qa = s.q_abs.data() + (t * H + h) * L;
+      const float* qr = s.q.data() + (t * H + h) * qk + d.nope;
+      for (int64_t i = 0; i < L; ++i) qc[i] = qa[i] * d.softmax_scale;
+      for (int64_t i = 0; i < d.rope; ++i) qc[L + i] = qr[i] * d.softmax_scale;
+    }
   // (token, sequence) pairs in batch order.
   s.token_seq.clear();
   for (size_t k = 0; k < seqs.size(); ++k)
@@ -133,7 +140,7 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
           const size_t t = s.token_seq[idx].first;
           const KvCache& cache = *seqs[s.token_seq[idx].second].cache;
           const int64_t len = token_len(idx);
-          LatentScores(d, cache, layer, s.q_abs.data() + t * H * L, s.q.data() + t * H * qk, len, 0, len, scores);
+          LatentScores(d, cache, layer, s.qcat.data() + t * H * W, len, 0, len, scores);
           for (int64_t h = 0; h < H; ++h) SoftmaxInPlace(scores + h * len, len);
           float* ctx = s.ctx.data() + t * H * L;
           std::fill_n(ctx, H * L, 0.0f);
@@ -153,8 +160,8 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
       float* scores = s.scores.data();
       be.ParallelFor(threads, 1, [&](size_t c0, size_t c1) {
         for (size_t c = c0; c < c1; ++c)
-          LatentScores(d, cache, layer, s.q_abs.data() + t * H * L, s.q.data() + t * H * qk, len,
-                       std::min<int64_t>(len, c * chunk), std::min<int64_t>(len, (c + 1) * chunk), scores);
+          LatentScores(d, cache, layer, s.qcat.data() + t * H * W, len, std::min<int64_t>(len, c * chunk),
+                       std::min<int64_t>(len, (c + 1) * chunk), scores);
       });
       for (int64_t h = 0; h < H; ++h) SoftmaxInPlace(scores + h * len, len);
       be.ParallelFor(threads, 1, [&](size_t c0, size_t c1) {

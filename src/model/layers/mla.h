@@ -48,6 +48,7 @@ struct MlaScratch {
   std::vector<float> qa, q, kv, q_abs, ctx, ctx_part, attn_out, scores, rows, cos, sin, kfull, vfull;
   std::vector<std::pair<size_t, size_t>> token_seq;  // (batch row, sequence index)
   std::vector<float> head_in, head_out;               // per-head gathers for k_b / v_b
+  std::vector<float> qcat;                            // [q_abs, q_pe] * scale per token and head
 };
 
 // x: [n, hidden], the tokens of every sequence in `seqs` stacked; each
