@@ -4,6 +4,7 @@
 #include "kernels/simd/quant_packed.h"
 
 #include <cstring>
+#include <vector>
 
 #include "base/error.h"
 #include "base/numeric.h"
@@ -95,18 +96,22 @@ void QuantizeActivationPacked(GgmlType w, const float* x, int64_t cols, uint8_t*
   Check(w, cols);
   const int64_t nb = cols / 32;
   const int32_t offset = w == GgmlType::kQ4_0 ? 8 : 128;
-  uint8_t block[kQ80Bytes];
+  // Quantize the row in one call (the SIMD quantizer), then spread it out.
+  thread_local std::vector<uint8_t> q8;
+  q8.resize(static_cast<size_t>(nb * kQ80Bytes));
+  QuantizeActivationRow(GgmlType::kQ8_0, x, cols, q8.data());
+  float* d = reinterpret_cast<float*>(out + cols);
   for (int64_t b = 0; b < nb; ++b) {
-    QuantizeActivationRow(GgmlType::kQ8_0, x + 32 * b, 32, block);
+    const uint8_t* block = q8.data() + b * kQ80Bytes;
     std::memcpy(out + 32 * b, block + 2, 32);
     uint16_t dh;
     std::memcpy(&dh, block, 2);
-    const float d = F16ToF32(dh);
-    int32_t s = 0;
-    for (int k = 0; k < 32; ++k) s += static_cast<int8_t>(block[2 + k]);
-    s *= offset;
-    std::memcpy(out + cols + 4 * b, &d, 4);
-    std::memcpy(out + cols + 4 * nb + 4 * b, &s, 4);
+    const float df = F16ToF32(dh);
+    int32_t sum = 0;
+    for (int k = 0; k < 32; ++k) sum += static_cast<int8_t>(block[2 + k]);
+    sum *= offset;
+    std::memcpy(reinterpret_cast<uint8_t*>(d) + 4 * b, &df, 4);
+    std::memcpy(out + cols + 4 * nb + 4 * b, &sum, 4);
   }
 }
 
