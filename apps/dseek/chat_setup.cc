@@ -73,6 +73,7 @@ void ChatModelFlags::Register(CLI::App* cmd) {
   cmd->add_option("-t,--threads", threads, "Threads (default: all cores)");
   cmd->add_option("-c,--ctx-size", ctx, "Context size in tokens")->check(CLI::Range(16, 1 << 24));
   cmd->add_flag("--repack-cache", repack_cache, kRepackCacheHelp);
+  cmd->add_option("--cache-type", cache_type, kCacheTypeHelp)->check(CLI::IsMember({"f32", "bf16"}));
 }
 
 ChatModel OpenChatModel(const ChatModelFlags& given) {
@@ -104,6 +105,7 @@ ChatModel OpenChatModel(const ChatModelFlags& given) {
   opt.threads = flags.threads;
   opt.context = flags.ctx;
   opt.model.repack_cache = flags.repack_cache;
+  opt.model.kv_type = ParseKvType(flags.cache_type);
   m.engine = Engine::Open(flags.model, opt);
   if (static_cast<int64_t>(m.tokenizer->vocab_size()) > m.engine->facts().vocab_size)
     throw Error(flags.model, "tokenizer.json",

@@ -35,6 +35,7 @@ struct ChatModelFlags {
   int threads = 0;
   int64_t ctx = 4096;
   bool repack_cache = false;
+  std::string cache_type = "f32";
   void Register(CLI::App* cmd);
 };
 

@@ -47,6 +47,7 @@ void AddBench(CLI::App& app, Action& action) {
     std::string model;
     int p = 512, n = 128, d = 0, threads = 0, reps = 3;
     bool json = false, no_repack = false, repack_cache = false;
+    std::string cache_type = "f32";
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
@@ -59,6 +60,7 @@ void AddBench(CLI::App& app, Action& action) {
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->add_flag("--no-repack", a->no_repack, "Keep GGUF weights in the file's layout (for comparison)");
   cmd->add_flag("--repack-cache", a->repack_cache, kRepackCacheHelp);
+  cmd->add_option("--cache-type", a->cache_type, kCacheTypeHelp)->check(CLI::IsMember({"f32", "bf16"}));
   cmd->callback([a, &action] {
     action = [a] {
       EngineOptions opt;
@@ -66,6 +68,7 @@ void AddBench(CLI::App& app, Action& action) {
       opt.context = std::max<int64_t>(a->p, a->d + a->n) + 1;
       opt.model.repack_weights = !a->no_repack;
       opt.model.repack_cache = a->repack_cache;
+      opt.model.kv_type = ParseKvType(a->cache_type);
       using Clock = std::chrono::steady_clock;
       const auto t_open = Clock::now();
       auto engine = Engine::Open(ResolveModelPath(a->model), opt);

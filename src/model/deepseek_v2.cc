@@ -100,7 +100,7 @@ class DeepseekV2Model final : public Model {
   const ModelFacts& facts() const override { return facts_; }
 
   std::unique_ptr<KvCache> NewCache(int64_t capacity) const override {
-    return std::make_unique<KvCache>(c_.num_hidden_layers, c_.kv_lora_rank + c_.qk_rope_head_dim, capacity);
+    return std::make_unique<KvCache>(c_.num_hidden_layers, c_.kv_lora_rank + c_.qk_rope_head_dim, capacity, opt_.kv_type);
   }
 
   void ForwardBatch(std::span<const BatchSeq> batch) override {

@@ -22,8 +22,8 @@ struct Layer {
 
 class DenseGqaModel final : public Model {
  public:
-  DenseGqaModel(const DenseGqaConfig& c, std::unique_ptr<WeightSource> source, Backend& be)
-      : c_(c), be_(be), rope_(c.rope), store_(std::move(source)) {
+  DenseGqaModel(const DenseGqaConfig& c, std::unique_ptr<WeightSource> source, Backend& be, KvType kv_type)
+      : c_(c), be_(be), kv_type_(kv_type), rope_(c.rope), store_(std::move(source)) {
     facts_ = DenseGqaFacts(c);
     const int64_t D = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads, hd = c.head_dim;
     dims_ = GqaDims{D, H, KV, hd, static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)))};
@@ -60,7 +60,7 @@ class DenseGqaModel final : public Model {
   const ModelFacts& facts() const override { return facts_; }
 
   std::unique_ptr<KvCache> NewCache(int64_t capacity) const override {
-    return std::make_unique<KvCache>(c_.num_hidden_layers, 2 * c_.num_key_value_heads * c_.head_dim, capacity);
+    return std::make_unique<KvCache>(c_.num_hidden_layers, 2 * c_.num_key_value_heads * c_.head_dim, capacity, kv_type_);
   }
 
   void ForwardBatch(std::span<const BatchSeq> batch) override {
@@ -91,6 +91,7 @@ class DenseGqaModel final : public Model {
 
   DenseGqaConfig c_;
   Backend& be_;
+  KvType kv_type_;
   RopeTable rope_;
   std::unique_ptr<WeightSource> store_;
   ModelFacts facts_;
@@ -166,12 +167,14 @@ ModelFacts DenseGqaFacts(const DenseGqaConfig& c) {
   return f;
 }
 
-std::unique_ptr<Model> LoadDenseGqa(const std::string& dir, const DenseGqaConfig& c, Backend& backend) {
-  return MakeDenseGqa(c, WeightStore::OpenDir(dir), backend);
+std::unique_ptr<Model> LoadDenseGqa(const std::string& dir, const DenseGqaConfig& c, Backend& backend,
+                                    const ModelOptions& options) {
+  return MakeDenseGqa(c, WeightStore::OpenDir(dir), backend, options);
 }
 
-std::unique_ptr<Model> MakeDenseGqa(const DenseGqaConfig& c, std::unique_ptr<WeightSource> source, Backend& backend) {
-  return std::make_unique<DenseGqaModel>(c, std::move(source), backend);
+std::unique_ptr<Model> MakeDenseGqa(const DenseGqaConfig& c, std::unique_ptr<WeightSource> source, Backend& backend,
+                                    const ModelOptions& options) {
+  return std::make_unique<DenseGqaModel>(c, std::move(source), backend, options.kv_type);
 }
 
 }  // namespace dseek

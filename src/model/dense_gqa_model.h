@@ -30,7 +30,9 @@ struct DenseGqaConfig {
 };
 
 ModelFacts DenseGqaFacts(const DenseGqaConfig& c);
-std::unique_ptr<Model> LoadDenseGqa(const std::string& dir, const DenseGqaConfig& c, Backend& backend);
-std::unique_ptr<Model> MakeDenseGqa(const DenseGqaConfig& c, std::unique_ptr<WeightSource> source, Backend& backend);
+std::unique_ptr<Model> LoadDenseGqa(const std::string& dir, const DenseGqaConfig& c, Backend& backend,
+                                    const ModelOptions& options = {});
+std::unique_ptr<Model> MakeDenseGqa(const DenseGqaConfig& c, std::unique_ptr<WeightSource> source, Backend& backend,
+                                    const ModelOptions& options = {});
 
 }  // namespace dseek

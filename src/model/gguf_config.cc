@@ -237,7 +237,7 @@ std::unique_ptr<Model> LoadGgufModel(const std::string& path, Backend& backend, 
     so.unpermute_llama_qk = arch == "llama";
     so.n_head = c.num_attention_heads;
     so.n_head_kv = c.num_key_value_heads;
-    model = MakeDenseGqa(c, source(std::make_unique<GgufWeightSource>(std::move(f), so)), backend);
+    model = MakeDenseGqa(c, source(std::make_unique<GgufWeightSource>(std::move(f), so)), backend, options);
   } else {
     throw Error(path, "general.architecture", "unsupported GGUF architecture '" + arch + "' (deepseek2, llama, qwen2)");
   }

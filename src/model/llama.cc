@@ -16,8 +16,8 @@ DenseGqaConfig ParseLlama(const JsonConfig& j) {
 }  // namespace
 
 std::unique_ptr<Model> LoadLlama(const std::string& dir, const JsonConfig& config, Backend& backend,
-                                 const ModelOptions&) {
-  return LoadDenseGqa(dir, ParseLlama(config), backend);
+                                 const ModelOptions& options) {
+  return LoadDenseGqa(dir, ParseLlama(config), backend, options);
 }
 
 ModelFacts LlamaFacts(const JsonConfig& config) { return DenseGqaFacts(ParseLlama(config)); }

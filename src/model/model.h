@@ -25,6 +25,8 @@ struct ModelOptions {
   // Keep the repacked weights in "<model>.dseek-repack" and reuse them on
   // later starts (see PreparedWeightSource).
   bool repack_cache = false;
+  // Storage of the attention cache (KvCache): f32, or bf16 for half the memory.
+  KvType kv_type = KvType::kF32;
 };
 
 struct ModelFacts {

@@ -21,8 +21,8 @@ DenseGqaConfig ParseQwen2(const JsonConfig& j) {
 }  // namespace
 
 std::unique_ptr<Model> LoadQwen2(const std::string& dir, const JsonConfig& config, Backend& backend,
-                                 const ModelOptions&) {
-  return LoadDenseGqa(dir, ParseQwen2(config), backend);
+                                 const ModelOptions& options) {
+  return LoadDenseGqa(dir, ParseQwen2(config), backend, options);
 }
 
 ModelFacts Qwen2Facts(const JsonConfig& config) { return DenseGqaFacts(ParseQwen2(config)); }

@@ -46,11 +46,19 @@ void GqaAttention(Backend& be, const GqaDims& d, const GqaWeights& w, const Rope
       rope.Angles(pos, s.cos.data(), s.sin.data());
       for (int64_t h = 0; h < H; ++h) ref::RopeHalves(q + h * hd, s.cos.data(), s.sin.data(), half);
       for (int64_t h = 0; h < KV; ++h) ref::RopeHalves(k + h * hd, s.cos.data(), s.sin.data(), half);
-      float* row = sp.cache->Row(layer, pos);
-      std::copy_n(k, KV * hd, row);
-      std::copy_n(v, KV * hd, row + KV * hd);
+      Grow(s.row, 2 * KV * hd);
+      std::copy_n(k, KV * hd, s.row.data());
+      std::copy_n(v, KV * hd, s.row.data() + KV * hd);
+      sp.cache->WriteRow(layer, pos, s.row.data());
     }
   }
+  // Each sequence's cache rows as float32 once per layer (a pointer into the
+  // cache itself unless it stores bf16).
+  s.seq_rows.resize(seqs.size());
+  if (s.widened.size() < seqs.size()) s.widened.resize(seqs.size());
+  for (size_t k = 0; k < seqs.size(); ++k)
+    s.seq_rows[k] = seqs[k].cache->Rows(layer, 0, seqs[k].cache->length() + static_cast<int64_t>(seqs[k].n), s.widened[k]);
+  const int64_t row_width = 2 * KV * hd;
   Grow(s.attn, n * H * hd);
   Grow(s.scores, H * longest);
   const int64_t group = H / KV;
@@ -58,15 +66,17 @@ void GqaAttention(Backend& be, const GqaDims& d, const GqaWeights& w, const Rope
     for (size_t h = h0; h < h1; ++h) {
       const int64_t kvh = static_cast<int64_t>(h) / group;
       float* scores = s.scores.data() + h * longest;
-      for (const SeqSpan& sp : seqs) {
+      for (size_t k = 0; k < seqs.size(); ++k) {
+        const SeqSpan& sp = seqs[k];
         const KvCache& cache = *sp.cache;
+        const float* rows = s.seq_rows[k];
         for (size_t i = 0; i < sp.n; ++i) {
           const size_t t = sp.begin + i;
           const float* q = s.q.data() + (t * H + h) * hd;
           const int64_t len = cache.length() + static_cast<int64_t>(i) + 1;
           float m = -INFINITY;
           for (int64_t p = 0; p < len; ++p) {
-            scores[p] = simd::DotF32(q, cache.Row(layer, p) + kvh * hd, hd) * d.softmax_scale;
+            scores[p] = simd::DotF32(q, rows + p * row_width + kvh * hd, hd) * d.softmax_scale;
             m = std::max(m, scores[p]);
           }
           float sum = 0.0f;
@@ -74,7 +84,7 @@ void GqaAttention(Backend& be, const GqaDims& d, const GqaWeights& w, const Rope
           const float inv = 1.0f / sum;
           float* o = s.attn.data() + (t * H + h) * hd;
           std::fill_n(o, hd, 0.0f);
-          for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p] * inv, cache.Row(layer, p) + (KV + kvh) * hd, o, hd);
+          for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p] * inv, rows + p * row_width + (KV + kvh) * hd, o, hd);
         }
       }
     }

@@ -28,7 +28,9 @@ struct GqaWeights {
 };
 
 struct GqaScratch {
-  std::vector<float> q, k, v, attn, scores, cos, sin;
+  std::vector<float> q, k, v, attn, scores, cos, sin, row;
+  std::vector<const float*> seq_rows;          // each sequence's cache rows as float32
+  std::vector<std::vector<float>> widened;     // their storage when the cache is bf16
 };
 
 // x: [n, hidden], the tokens of every sequence in `seqs` stacked (cache rows

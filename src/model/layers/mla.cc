@@ -30,23 +30,35 @@ int64_t LongestContext(std::span<const SeqSpan> seqs) {
   return m;
 }
 
+// Cache rows are read in chunks: a bf16 cache widens one chunk at a time
+// into a small float buffer that stays in cache for the product.
+constexpr int64_t kRowChunk = 256;
+
 // Scores of every head against cache rows [p0, p1) of one token: a block
 // product of the cache rows with the heads' [q_abs, q_pe] queries (already
 // times the softmax scale), so each cache row is loaded once for all heads.
 void LatentScores(const MlaDims& d, const KvCache& cache, int64_t layer, const float* qcat, int64_t len, int64_t p0,
                   int64_t p1, float* scores) {
-  if (p1 <= p0) return;
-  simd::MatMulBlock(cache.Row(layer, p0), static_cast<size_t>(p1 - p0), qcat, static_cast<size_t>(d.n_heads),
-                    static_cast<size_t>(cache.width()), scores + p0, static_cast<size_t>(len));
+  thread_local std::vector<float> widened;
+  for (int64_t c0 = p0; c0 < p1; c0 += kRowChunk) {
+    const int64_t c1 = std::min(p1, c0 + kRowChunk);
+    simd::MatMulBlock(cache.Rows(layer, c0, c1 - c0, widened), static_cast<size_t>(c1 - c0), qcat,
+                      static_cast<size_t>(d.n_heads), static_cast<size_t>(cache.width()), scores + c0,
+                      static_cast<size_t>(len));
+  }
 }
 
 // ctx[h] += sum over p in [p0, p1) of probs[h][p] * latent[p], all heads per row.
 void LatentContext(const MlaDims& d, const KvCache& cache, int64_t layer, const float* probs, int64_t len,
                    int64_t p0, int64_t p1, float* ctx) {
-  if (p1 <= p0) return;
-  simd::WeightedRowSums(probs + p0, static_cast<size_t>(len), static_cast<size_t>(d.n_heads), cache.Row(layer, p0),
-                        static_cast<size_t>(cache.width()), static_cast<size_t>(p1 - p0),
-                        static_cast<size_t>(d.kv_lora_rank), ctx, static_cast<size_t>(d.kv_lora_rank));
+  thread_local std::vector<float> widened;
+  for (int64_t c0 = p0; c0 < p1; c0 += kRowChunk) {
+    const int64_t c1 = std::min(p1, c0 + kRowChunk);
+    simd::WeightedRowSums(probs + c0, static_cast<size_t>(len), static_cast<size_t>(d.n_heads),
+                          cache.Rows(layer, c0, c1 - c0, widened), static_cast<size_t>(cache.width()),
+                          static_cast<size_t>(c1 - c0), static_cast<size_t>(d.kv_lora_rank), ctx,
+                          static_cast<size_t>(d.kv_lora_rank));
+  }
 }
 
 // For each head h: y[t, h] = W[h] x[t, h] for the n tokens, where W[h] is
@@ -203,8 +215,10 @@ void NaiveAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t 
   const KvCache& cache = *sp.cache;
   const int64_t pos0 = cache.length();
   const int64_t total = pos0 + static_cast<int64_t>(sp.n);
+  const int64_t W = cache.width();
+  const float* rows = cache.Rows(layer, 0, total, s.widened);
   Grow(s.kfull, total * L);
-  for (int64_t p = 0; p < total; ++p) std::copy_n(cache.Row(layer, p), L, s.kfull.data() + p * L);
+  for (int64_t p = 0; p < total; ++p) std::copy_n(rows + p * W, L, s.kfull.data() + p * L);
   Grow(s.vfull, total * H * per_head);
   be.MatMul(w.kv_b_proj, s.kfull.data(), total, s.vfull.data());  // [total, H*(nope+v)]
   Grow(s.scores, H * total);
@@ -217,7 +231,7 @@ void NaiveAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t 
         const int64_t len = pos0 + static_cast<int64_t>(i) + 1;
         for (int64_t p = 0; p < len; ++p) {
           const float* k = s.vfull.data() + (p * H + h) * per_head;
-          scores[p] = (simd::DotF32(q, k, d.nope) + simd::DotF32(q + d.nope, cache.Row(layer, p) + L, d.rope)) *
+          scores[p] = (simd::DotF32(q, k, d.nope) + simd::DotF32(q + d.nope, rows + p * W + L, d.rope)) *
                       d.softmax_scale;
         }
         SoftmaxInPlace(scores, len);
@@ -261,10 +275,12 @@ void Mla(Backend& be, const MlaDims& d, const MlaWeights& w, const RopeTable& ro
       const int64_t pos = sp.cache->length() + static_cast<int64_t>(i);
       rope.Angles(pos, s.cos.data(), s.sin.data());
       const float* kv = s.kv.data() + t * (L + d.rope);
-      float* row = sp.cache->Row(layer, pos);
+      Grow(s.row, L + d.rope);
+      float* row = s.row.data();
       ref::RmsNorm(kv, w.kv_a_norm, L, d.eps, row);
       std::copy_n(kv + L, d.rope, row + L);
       ref::RopeInterleaved(row + L, s.cos.data(), s.sin.data(), half);
+      sp.cache->WriteRow(layer, pos, row);
       for (int64_t h = 0; h < H; ++h)
         ref::RopeInterleaved(s.q.data() + (t * H + h) * qk + d.nope, s.cos.data(), s.sin.data(), half);
     }

@@ -49,6 +49,7 @@ struct MlaScratch {
   std::vector<std::pair<size_t, size_t>> token_seq;  // (batch row, sequence index)
   std::vector<float> head_in, head_out;               // per-head gathers for k_b / v_b
   std::vector<float> qcat;                            // [q_abs, q_pe] * scale per token and head
+  std::vector<float> row, widened;                    // a cache row being written; bf16 rows widened
 };
 
 // x: [n, hidden], the tokens of every sequence in `seqs` stacked; each
