@@ -74,6 +74,7 @@ void ChatModelFlags::Register(CLI::App* cmd) {
   cmd->add_option("-c,--ctx-size", ctx, "Context size in tokens")->check(CLI::Range(16, 1 << 24));
   cmd->add_flag("--repack-cache", repack_cache, kRepackCacheHelp);
   cmd->add_option("--cache-type", cache_type, kCacheTypeHelp)->check(CLI::IsMember({"f32", "bf16"}));
+  cmd->add_flag("--pin-threads", pin_threads, kPinThreadsHelp);
 }
 
 ChatModel OpenChatModel(const ChatModelFlags& given) {
@@ -106,6 +107,7 @@ ChatModel OpenChatModel(const ChatModelFlags& given) {
   opt.context = flags.ctx;
   opt.model.repack_cache = flags.repack_cache;
   opt.model.kv_type = ParseKvType(flags.cache_type);
+  opt.pin_threads = flags.pin_threads;
   m.engine = Engine::Open(flags.model, opt);
   if (static_cast<int64_t>(m.tokenizer->vocab_size()) > m.engine->facts().vocab_size)
     throw Error(flags.model, "tokenizer.json",

@@ -36,6 +36,7 @@ struct ChatModelFlags {
   int64_t ctx = 4096;
   bool repack_cache = false;
   std::string cache_type = "f32";
+  bool pin_threads = false;
   void Register(CLI::App* cmd);
 };
 

@@ -48,6 +48,7 @@ void AddBench(CLI::App& app, Action& action) {
     int p = 512, n = 128, d = 0, threads = 0, reps = 3;
     bool json = false, no_repack = false, repack_cache = false;
     std::string cache_type = "f32";
+    bool pin_threads = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
@@ -61,6 +62,7 @@ void AddBench(CLI::App& app, Action& action) {
   cmd->add_flag("--no-repack", a->no_repack, "Keep GGUF weights in the file's layout (for comparison)");
   cmd->add_flag("--repack-cache", a->repack_cache, kRepackCacheHelp);
   cmd->add_option("--cache-type", a->cache_type, kCacheTypeHelp)->check(CLI::IsMember({"f32", "bf16"}));
+  cmd->add_flag("--pin-threads", a->pin_threads, kPinThreadsHelp);
   cmd->callback([a, &action] {
     action = [a] {
       EngineOptions opt;
@@ -69,6 +71,7 @@ void AddBench(CLI::App& app, Action& action) {
       opt.model.repack_weights = !a->no_repack;
       opt.model.repack_cache = a->repack_cache;
       opt.model.kv_type = ParseKvType(a->cache_type);
+      opt.pin_threads = a->pin_threads;
       using Clock = std::chrono::steady_clock;
       const auto t_open = Clock::now();
       auto engine = Engine::Open(ResolveModelPath(a->model), opt);

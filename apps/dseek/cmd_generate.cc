@@ -18,6 +18,7 @@ void AddGenerate(CLI::App& app, Action& action) {
     int n = 16;
     bool greedy = false, verbose = false, repack_cache = false;
     std::string cache_type = "f32";
+    bool pin_threads = false;
     int threads = 0;
     int64_t ctx = 0;
   };
@@ -32,6 +33,7 @@ void AddGenerate(CLI::App& app, Action& action) {
   cmd->add_flag("-v,--verbose", a->verbose, "Print timings to stderr");
   cmd->add_flag("--repack-cache", a->repack_cache, kRepackCacheHelp);
   cmd->add_option("--cache-type", a->cache_type, kCacheTypeHelp)->check(CLI::IsMember({"f32", "bf16"}));
+  cmd->add_flag("--pin-threads", a->pin_threads, kPinThreadsHelp);
   cmd->callback([a, &action] {
     action = [a] {
       if (!a->greedy) throw UsageError("generate: only --greedy is available here (use `dseek run` for sampling)");
@@ -41,6 +43,7 @@ void AddGenerate(CLI::App& app, Action& action) {
       opt.context = a->ctx > 0 ? a->ctx : static_cast<int64_t>(ids.size()) + a->n;
       opt.model.repack_cache = a->repack_cache;
       opt.model.kv_type = ParseKvType(a->cache_type);
+      opt.pin_threads = a->pin_threads;
       auto engine = Engine::Open(ResolveModelPath(a->model), opt);
       using Clock = std::chrono::steady_clock;
       auto t0 = Clock::now();

@@ -15,6 +15,10 @@ namespace dseek::cli {
 inline constexpr const char* kCacheTypeHelp =
     "Attention cache storage: f32, or bf16 for half the memory (and half the cache bytes read per token)";
 
+// Help text of --pin-threads (run, chat, serve, generate, bench).
+inline constexpr const char* kPinThreadsHelp =
+    "Bind worker threads to CPUs, one each, filling a NUMA node's cores before the next node's";
+
 // Help text of --repack-cache (run, chat, serve, generate, bench).
 inline constexpr const char* kRepackCacheHelp =
     "GGUF: keep the weights repacked for this CPU in MODEL.dseek-repack (a second file the size of the model) "

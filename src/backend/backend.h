@@ -37,7 +37,7 @@ class Backend {
   virtual void ParallelFor(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) = 0;
 };
 
-// n_threads: 0 = all cores.
-std::unique_ptr<Backend> MakeCpuBackend(int n_threads);
+// n_threads: 0 = all cores. pin_threads: bind the pool's workers to CPUs (ThreadPool).
+std::unique_ptr<Backend> MakeCpuBackend(int n_threads, bool pin_threads = false);
 
 }  // namespace dseek

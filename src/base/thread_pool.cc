@@ -1,6 +1,15 @@
 #include "base/thread_pool.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
 
 namespace dseek {
 namespace {
@@ -24,10 +33,85 @@ inline void CpuRelax(int spin) {
 }
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) {
+namespace {
+
+// "0-3,8,10-11" -> {0,1,2,3,8,10,11}; empty on anything malformed.
+std::vector<int> ParseCpuList(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    if (part.empty() || part == "\n") continue;
+    try {
+      const size_t dash = part.find('-');
+      const int a = std::stoi(part.substr(0, dash));
+      const int b = dash == std::string::npos ? a : std::stoi(part.substr(dash + 1));
+      if (a < 0 || b < a || b - a > 65536) return {};
+      for (int c = a; c <= b; ++c) out.push_back(c);
+    } catch (const std::exception&) {
+      return {};
+    }
+  }
+  return out;
+}
+
+std::string ReadSmall(const std::string& path) {
+  std::ifstream f(path);
+  std::string s;
+  std::getline(f, s);
+  return s;
+}
+
+void PinCurrentThread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);  // best effort: a refusal leaves it unpinned
+}
+
+}  // namespace
+
+std::vector<int> PinOrder() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return {};
+  std::map<int, int> node_of;  // cpu -> NUMA node
+  for (int node = 0; node < 1024; ++node) {
+    const std::string list = ReadSmall("/sys/devices/system/node/node" + std::to_string(node) + "/cpulist");
+    if (list.empty()) {
+      if (node > 0) break;
+      continue;
+    }
+    for (int c : ParseCpuList(list)) node_of.emplace(c, node);
+  }
+  // (node, SMT rank, cpu): a core's first sibling has rank 0.
+  std::set<std::tuple<int, int, int>> order;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (!CPU_ISSET(c, &allowed)) continue;
+    const auto siblings =
+        ParseCpuList(ReadSmall("/sys/devices/system/cpu/cpu" + std::to_string(c) + "/topology/thread_siblings_list"));
+    const int rank = static_cast<int>(std::count_if(siblings.begin(), siblings.end(), [&](int s) { return s < c; }));
+    const auto it = node_of.find(c);
+    order.emplace(it == node_of.end() ? 0 : it->second, rank, c);
+  }
+  std::vector<int> out;
+  for (const auto& [node, rank, c] : order) out.push_back(c);
+  return out;
+}
+
+ThreadPool::ThreadPool(int n_threads, bool pin) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   n_threads_ = n_threads;
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+  if (pin) {
+    const std::vector<int> order = PinOrder();
+    // More threads than CPUs: wrap around (pinning then only limits migration).
+    for (int i = 0; i < n_threads_ && !order.empty(); ++i) cpus_.push_back(order[i % order.size()]);
+  }
+  for (int i = 1; i < n_threads_; ++i)
+    workers_.emplace_back([this, i] {
+      if (!cpus_.empty()) PinCurrentThread(cpus_[i]);
+      WorkerLoop(i);
+    });
 }
 
 ThreadPool::~ThreadPool() {

@@ -14,15 +14,26 @@
 
 namespace dseek {
 
+// The CPUs this process may run on, in the order threads are pinned: NUMA
+// node by node (Linux sysfs; one node when absent), within a node each
+// core's first hardware thread before its SMT siblings.
+std::vector<int> PinOrder();
+
 class ThreadPool {
  public:
   // n_threads counts the calling thread; 0 means all hardware threads.
-  explicit ThreadPool(int n_threads = 0);
+  // pin: worker i (1..n-1) is bound to CPU i of PinOrder(), so workers never
+  // migrate and a NUMA node's cores fill up before the next node's are used.
+  // The calling thread is left free (threads it starts later would inherit
+  // a binding); with one thread per CPU the scheduler gives it CPU 0's place.
+  explicit ThreadPool(int n_threads = 0, bool pin = false);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
+  // The CPU each thread is bound to (empty when not pinned).
+  const std::vector<int>& pinned_cpus() const { return cpus_; }
 
   // Calls fn(thread_index) once on each of the size() threads and waits.
   void RunOnAll(const std::function<void(int)>& fn);
@@ -36,6 +47,7 @@ class ThreadPool {
   void WorkerLoop(int index);
 
   int n_threads_;
+  std::vector<int> cpus_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_;

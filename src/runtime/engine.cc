@@ -16,7 +16,7 @@ int32_t ArgMax(const float* v, int64_t n) {
 
 std::unique_ptr<Engine> Engine::Open(const std::string& model_dir, const EngineOptions& opt) {
   auto e = std::make_unique<Engine>();
-  e->backend_ = MakeCpuBackend(opt.threads);
+  e->backend_ = MakeCpuBackend(opt.threads, opt.pin_threads);
   e->model_ = LoadModel(model_dir, *e->backend_, opt.model);
   const int64_t max_ctx = e->model_->facts().max_context;
   e->context_ = opt.context > 0 ? opt.context : std::min<int64_t>(max_ctx, 4096);

@@ -16,6 +16,7 @@ namespace dseek {
 
 struct EngineOptions {
   int threads = 0;  // 0: all cores
+  bool pin_threads = false;  // bind worker threads to CPUs, NUMA node by node
   int64_t context = 0;  // 0: min(model max, 4096)
   ModelOptions model;
 };

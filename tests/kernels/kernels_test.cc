@@ -62,6 +62,27 @@ TEST_P(PerTarget, AxpyMatchesReference) {
   }
 }
 
+TEST_P(PerTarget, SiluMulAndSoftmaxMatchReference) {
+  for (size_t n : kSizes) {
+    auto g = Random(n + 1, 11, -12.0f, 12.0f), u = Random(n + 1, 12);
+    std::vector<float> want(n + 1, 5.0f), got(n + 1, 5.0f);
+    ref::SiluMul(g.data(), u.data(), n, want.data());
+    simd::SiluMul(g.data(), u.data(), n, got.data());
+    for (size_t i = 0; i <= n; ++i) ASSERT_NEAR(got[i], want[i], 2e-6f * (1.0f + std::fabs(want[i]))) << "silu n=" << n;
+    // Softmax over a wide range (exp of -40..0 after the max is taken off).
+    auto x = Random(n, 13, -20.0f, 20.0f), y = x;
+    ref::Softmax(x.data(), n);
+    simd::Softmax(y.data(), n);
+    for (size_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], x[i], 2e-6f * (1.0f + x[i])) << "softmax n=" << n << " i=" << i;
+  }
+  // In place (out == gate), as the MLPs call it.
+  auto g = Random(100, 14, -5.0f, 5.0f), u = Random(100, 15);
+  std::vector<float> want(100);
+  ref::SiluMul(g.data(), u.data(), 100, want.data());
+  simd::SiluMul(g.data(), u.data(), 100, g.data());
+  for (size_t i = 0; i < 100; ++i) ASSERT_NEAR(g[i], want[i], 2e-6f * (1.0f + std::fabs(want[i])));
+}
+
 TEST_P(PerTarget, WeightedRowSumsMatchReference) {
   // Head counts around the 8-head register block, column tails, strided rows.
   for (size_t heads : {1, 3, 8, 9, 16}) {

@@ -29,7 +29,7 @@ float DotStoredRow(const Matrix& w, int64_t r, const float* x) {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int n_threads) : pool_(n_threads), scratch_(pool_.size()) {}
+  CpuBackend(int n_threads, bool pin) : pool_(n_threads, pin), scratch_(pool_.size()) {}
 
   std::string Name() const override { return "cpu(" + simd::ActiveTargetName() + ")"; }
   int Threads() const override { return pool_.size(); }
@@ -220,6 +220,8 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> MakeCpuBackend(int n_threads) { return std::make_unique<CpuBackend>(n_threads); }
+std::unique_ptr<Backend> MakeCpuBackend(int n_threads, bool pin_threads) {
+  return std::make_unique<CpuBackend>(n_threads, pin_threads);
+}
 
 }  // namespace dseek

@@ -3,12 +3,14 @@
 #define HWY_TARGET_INCLUDE "kernels/simd/vec_ops.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
 
 #include "kernels/simd/vec_ops.h"
 #include "base/numeric.h"
 #include "kernels/ref/quant_ref.h"
 #include "kernels/simd/quant_packed.h"
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 HWY_BEFORE_NAMESPACE();
@@ -321,6 +323,47 @@ void WeightedRowSumsImpl(const float* HWY_RESTRICT w, size_t w_stride, size_t n_
   }
 }
 
+// out = gate / (1 + exp(-gate)) * up (SiLU-gated product of the MLPs).
+void SiluMulImpl(const float* HWY_RESTRICT gate, const float* HWY_RESTRICT up, size_t n, float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const auto one = hn::Set(d, 1.0f);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto g = hn::LoadU(d, gate + i);
+    const auto e = hn::Exp(d, hn::Neg(g));
+    hn::StoreU(hn::Mul(hn::Div(g, hn::Add(one, e)), hn::LoadU(d, up + i)), d, out + i);
+  }
+  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+// In-place softmax: max, exp(x - max) with its sum, scale.
+void SoftmaxImpl(float* HWY_RESTRICT x, size_t n) {
+  if (n == 0) return;
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  float m = x[0];
+  size_t i = 0;
+  if (n >= N) {
+    auto vm = hn::LoadU(d, x);
+    for (i = N; i + N <= n; i += N) vm = hn::Max(vm, hn::LoadU(d, x + i));
+    m = hn::GetLane(hn::MaxOfLanes(d, vm));
+  }
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+  const auto vmax = hn::Set(d, m);
+  auto vsum = hn::Zero(d);
+  for (i = 0; i + N <= n; i += N) {
+    const auto e = hn::Exp(d, hn::Sub(hn::LoadU(d, x + i), vmax));
+    hn::StoreU(e, d, x + i);
+    vsum = hn::Add(vsum, e);
+  }
+  float sum = hn::GetLane(hn::SumOfLanes(d, vsum));
+  for (; i < n; ++i) sum += x[i] = std::exp(x[i] - m);
+  const auto inv = hn::Set(d, 1.0f / sum);
+  for (i = 0; i + N <= n; i += N) hn::StoreU(hn::Mul(hn::LoadU(d, x + i), inv), d, x + i);
+  for (; i < n; ++i) x[i] *= 1.0f / sum;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace dseek::simd
 HWY_AFTER_NAMESPACE();
@@ -337,6 +380,8 @@ HWY_EXPORT(DotBf16Impl);
 HWY_EXPORT(DotRowTokensImpl);
 HWY_EXPORT(MatMulBlockImpl);
 HWY_EXPORT(WeightedRowSumsImpl);
+HWY_EXPORT(SiluMulImpl);
+HWY_EXPORT(SoftmaxImpl);
 
 float DotF32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32Impl)(a, b, n); }
 void Axpy(float a, const float* x, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(AxpyImpl)(a, x, y, n); }
@@ -378,6 +423,10 @@ void MatMulBlock(const float* w, size_t n_rows, const float* x, size_t n_tok, si
                  size_t y_stride) {
   HWY_DYNAMIC_DISPATCH(MatMulBlockImpl)(w, n_rows, x, n_tok, cols, y, y_stride);
 }
+void SiluMul(const float* gate, const float* up, size_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(SiluMulImpl)(gate, up, n, out);
+}
+void Softmax(float* x, size_t n) { HWY_DYNAMIC_DISPATCH(SoftmaxImpl)(x, n); }
 void WeightedRowSums(const float* w, size_t w_stride, size_t n_heads, const float* rows, size_t row_stride,
                      size_t n_rows, size_t cols, float* out, size_t out_stride) {
   HWY_DYNAMIC_DISPATCH(WeightedRowSumsImpl)(w, w_stride, n_heads, rows, row_stride, n_rows, cols, out, out_stride);

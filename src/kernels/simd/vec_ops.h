@@ -39,6 +39,10 @@ float DotBf16(const uint16_t* w, const float* x, size_t cols);
 // weight row against many tokens, four per pass).
 void DotRowTokens(const float* w, const float* x, size_t x_stride, size_t n_tok, size_t cols, float* y,
                   size_t y_stride);
+// out = silu(gate) * up (out may alias gate). Scalar twin: ref::SiluMul.
+void SiluMul(const float* gate, const float* up, size_t n, float* out);
+// In-place softmax over n values (max-subtracted). Scalar twin: ref::Softmax.
+void Softmax(float* x, size_t n);
 // out[h * out_stride + j] += sum over p < n_rows of w[h * w_stride + p] *
 // rows[p * row_stride + j], for h < n_heads and j < cols: attention's
 // probability-weighted sum of cache rows for several heads at once, each

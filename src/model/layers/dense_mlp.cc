@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/simd/vec_ops.h"
+
 namespace dseek {
 
 void DenseMlp(Backend& be, const DenseMlpWeights& w, const float* x, size_t n, float* out, MlpScratch& s) {
@@ -12,7 +14,7 @@ void DenseMlp(Backend& be, const DenseMlpWeights& w, const float* x, size_t n, f
   be.MatMul(w.up, x, n, s.up.data());
   float* g = s.gate.data();
   const float* u = s.up.data();
-  for (size_t i = 0; i < n * inter; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  simd::SiluMul(g, u, n * inter, g);
   be.MatMul(w.down, g, n, out);
 }
 

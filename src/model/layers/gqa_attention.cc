@@ -74,17 +74,12 @@ void GqaAttention(Backend& be, const GqaDims& d, const GqaWeights& w, const Rope
           const size_t t = sp.begin + i;
           const float* q = s.q.data() + (t * H + h) * hd;
           const int64_t len = cache.length() + static_cast<int64_t>(i) + 1;
-          float m = -INFINITY;
-          for (int64_t p = 0; p < len; ++p) {
+          for (int64_t p = 0; p < len; ++p)
             scores[p] = simd::DotF32(q, rows + p * row_width + kvh * hd, hd) * d.softmax_scale;
-            m = std::max(m, scores[p]);
-          }
-          float sum = 0.0f;
-          for (int64_t p = 0; p < len; ++p) sum += scores[p] = std::exp(scores[p] - m);
-          const float inv = 1.0f / sum;
+          simd::Softmax(scores, static_cast<size_t>(len));
           float* o = s.attn.data() + (t * H + h) * hd;
           std::fill_n(o, hd, 0.0f);
-          for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p] * inv, rows + p * row_width + (KV + kvh) * hd, o, hd);
+          for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p], rows + p * row_width + (KV + kvh) * hd, o, hd);
         }
       }
     }

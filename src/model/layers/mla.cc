@@ -14,16 +14,6 @@ void Grow(std::vector<float>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
-// In-place softmax over the first n scores.
-void SoftmaxInPlace(float* s, size_t n) {
-  float m = -INFINITY;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, s[i]);
-  float sum = 0.0f;
-  for (size_t i = 0; i < n; ++i) sum += s[i] = std::exp(s[i] - m);
-  const float inv = 1.0f / sum;
-  for (size_t i = 0; i < n; ++i) s[i] *= inv;
-}
-
 int64_t LongestContext(std::span<const SeqSpan> seqs) {
   int64_t m = 0;
   for (const SeqSpan& sp : seqs) m = std::max(m, sp.cache->length() + static_cast<int64_t>(sp.n));
@@ -153,7 +143,7 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
           const KvCache& cache = *seqs[s.token_seq[idx].second].cache;
           const int64_t len = token_len(idx);
           LatentScores(d, cache, layer, s.qcat.data() + t * H * W, len, 0, len, scores);
-          for (int64_t h = 0; h < H; ++h) SoftmaxInPlace(scores + h * len, len);
+          for (int64_t h = 0; h < H; ++h) simd::Softmax(scores + h * len, len);
           float* ctx = s.ctx.data() + t * H * L;
           std::fill_n(ctx, H * L, 0.0f);
           LatentContext(d, cache, layer, scores, len, 0, len, ctx);
@@ -175,7 +165,7 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
           LatentScores(d, cache, layer, s.qcat.data() + t * H * W, len, std::min<int64_t>(len, c * chunk),
                        std::min<int64_t>(len, (c + 1) * chunk), scores);
       });
-      for (int64_t h = 0; h < H; ++h) SoftmaxInPlace(scores + h * len, len);
+      for (int64_t h = 0; h < H; ++h) simd::Softmax(scores + h * len, len);
       be.ParallelFor(threads, 1, [&](size_t c0, size_t c1) {
         for (size_t c = c0; c < c1; ++c) {
           float* part = s.ctx_part.data() + c * H * L;
@@ -234,7 +224,7 @@ void NaiveAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t 
           scores[p] = (simd::DotF32(q, k, d.nope) + simd::DotF32(q + d.nope, rows + p * W + L, d.rope)) *
                       d.softmax_scale;
         }
-        SoftmaxInPlace(scores, len);
+        simd::Softmax(scores, len);
         float* o = s.attn_out.data() + t * H * d.v + h * d.v;
         std::fill_n(o, d.v, 0.0f);
         for (int64_t p = 0; p < len; ++p) simd::Axpy(scores[p], s.vfull.data() + (p * H + h) * per_head + d.nope, o, d.v);

@@ -124,7 +124,7 @@ bool DecodeExpertsSideBySide(Backend& be, const MoeWeights& w, const float* x, s
       const size_t inter = static_cast<size_t>(m.gate.rows);
       be.MatMulLocal(m.gate, xe, rows, g);
       be.MatMulLocal(m.up, xe, rows, u);
-      for (size_t i = 0; i < rows * inter; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+      simd::SiluMul(g, u, rows * inter, g);
       be.MatMulLocal(m.down, g, rows, ye);
     }
   });
