@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "tensor/tensor.h"
@@ -20,6 +21,13 @@ class Backend {
   virtual int Threads() const = 0;
   // y[t][r] = sum_c w[r][c] * x[t][c]; x: [n_tokens, w.cols], y: [n_tokens, w.rows].
   virtual void MatMul(const Matrix& w, const float* x, size_t n_tokens, float* y) = 0;
+  // Several products of the same input: ys[i] = ws[i] x (each [n_tokens,
+  // ws[i].rows]). One parallel region and one quantization of x instead of
+  // one per matrix (q/k/v, gate/up).
+  virtual void MatMulShared(std::span<const Matrix* const> ws, const float* x, size_t n_tokens,
+                            std::span<float* const> ys) {
+    for (size_t i = 0; i < ws.size(); ++i) MatMul(*ws[i], x, n_tokens, ys[i]);
+  }
   // Single-threaded product on the calling thread, for callers that already
   // split work across threads (decode runs the chosen experts side by side).
   // Only for matrices with CanMatMulLocal(w) and a token or two.

@@ -261,6 +261,28 @@ TEST_F(QuantizeTest, RepackedWeightsGiveTheSameLogits) {
         EXPECT_NEAR(local[i], want[i], 1e-5f * (1.0f + std::fabs(want[i]))) << t << " " << name << " " << i;
       }
     }
+    // Several matrices on one input (q/k/v, gate/up): one parallel region,
+    // the same products; a Q4_0/Q8_0 mix uses both activation layouts.
+    {
+      GgufWeightSource other(GgufFile::Open(Out(t == "q8_0" ? "q4_0" : "q8_0")), {});
+      const Matrix a = backend_->PrepareMatrix(src.GetMatrix("model.layers.1.mlp.experts.0.gate_proj.weight", 256, 256));
+      const Matrix b = backend_->PrepareMatrix(src.GetMatrix("model.layers.1.mlp.shared_experts.up_proj.weight", 256, 256));
+      const Matrix c = backend_->PrepareMatrix(other.GetMatrix("model.layers.1.mlp.experts.3.up_proj.weight", 256, 256));
+      for (size_t n : {1, 5}) {
+        std::vector<float> x(n * 256);
+        for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(static_cast<float>(i) * 0.11f);
+        std::vector<float> ya(n * 256), yb(n * 256), yc(n * 256), za(n * 256), zb(n * 256), zc(n * 256);
+        const Matrix* ws[3] = {&a, &b, &c};
+        float* ys[3] = {ya.data(), yb.data(), yc.data()};
+        backend_->MatMulShared(ws, x.data(), n, ys);
+        backend_->MatMul(a, x.data(), n, za.data());
+        backend_->MatMul(b, x.data(), n, zb.data());
+        backend_->MatMul(c, x.data(), n, zc.data());
+        EXPECT_EQ(ya, za) << t;
+        EXPECT_EQ(yb, zb) << t;
+        EXPECT_EQ(yc, zc) << t;
+      }
+    }
     auto run = [&](const ModelOptions& o, bool one_by_one) {
       auto m = LoadModel(Out(t), *backend_, o);
       auto cache = m->NewCache(static_cast<int64_t>(ids.size()));

@@ -35,7 +35,11 @@ class CpuBackend final : public Backend {
   int Threads() const override { return pool_.size(); }
 
   void MatMul(const Matrix& w, const float* x, size_t n_tokens, float* y) override {
-    if (w.packed8) return MatMulPacked(w, x, n_tokens, y);
+    if (w.packed8) {
+      const Matrix* one[1] = {&w};
+      float* out[1] = {y};
+      return MatMulPacked(one, x, n_tokens, out);
+    }
     if (w.dtype == DType::kGgml && simd::HasQuantDot(w.ggml)) return MatMulQuant(w, x, n_tokens, y);
     const int nt = pool_.size();
     const int64_t rows = w.rows;
@@ -102,10 +106,10 @@ class CpuBackend final : public Backend {
     pool_.ParallelFor(n, grain, fn);
   }
 
- // Q4_0 / Q8_0 rows in groups of 8 (simd::PackRowGroup): one copy, made on
-  // the pool; the caller drops the original.
   std::string PreparedLayout() const override { return "cpu-q4_0-q8_0-rows8-v1"; }
 
+  // Q4_0 / Q8_0 rows in groups of 8 (simd::PackRowGroup): one copy, made on
+  // the pool; the caller drops the original.
   Matrix PrepareMatrix(const Matrix& w) override {
     if (w.dtype != DType::kGgml || w.packed8 || !simd::CanPackRows(w.ggml) || w.rows % simd::kPackRows != 0 ||
         w.cols % 32 != 0 || w.rows == 0)
@@ -123,18 +127,33 @@ class CpuBackend final : public Backend {
     return p;
   }
 
+  void MatMulShared(std::span<const Matrix* const> ws, const float* x, size_t n_tokens,
+                    std::span<float* const> ys) override {
+    bool all_packed = !ws.empty();
+    for (const Matrix* w : ws) all_packed = all_packed && w->packed8 && w->cols == ws[0]->cols;
+    if (!all_packed) return Backend::MatMulShared(ws, x, n_tokens, ys);
+    MatMulPacked(ws, x, n_tokens, ys);
+  }
+
  private:
-  // y = W x for packed Q4_0 / Q8_0: activations quantized once per MatMul;
-  // threads take row groups from a counter, 16 at a time in decode (long
-  // streams for the prefetcher), 4 in prefill; within them, tokens go in tiles
-  // whose activations stay in cache while both groups use them.
-  void MatMulPacked(const Matrix& w, const float* x, size_t n_tokens, float* y) {
-    const int64_t cols = w.cols, rows = w.rows;
+  // ys[i] = ws[i] x for packed Q4_0 / Q8_0 matrices of the same width:
+  // activations quantized once per weight type; threads take row groups of
+  // all the matrices from one counter, 16 at a time in decode (long streams
+  // for the prefetcher), 4 in prefill; within them, tokens go in tiles whose
+  // activations stay in cache while the groups use them.
+  void MatMulPacked(std::span<const Matrix* const> ws, const float* x, size_t n_tokens, std::span<float* const> ys) {
+    const int64_t cols = ws[0]->cols;
     const size_t ab = simd::PackedActivationBytes(cols);
-    if (act_.size() < ab * n_tokens) act_.resize(ab * n_tokens);
-    uint8_t* act = act_.data();
+    // One activation layout per weight type (the offset in it differs).
+    GgmlType types[2] = {ws[0]->ggml, ws[0]->ggml};
+    for (const Matrix* w : ws)
+      if (w->ggml != types[0]) types[1] = w->ggml;
+    const int n_types = types[1] != types[0] ? 2 : 1;
+    if (act_.size() < n_types * ab * n_tokens) act_.resize(n_types * ab * n_tokens);
     auto quantize = [&](size_t t0, size_t t1) {
-      for (size_t t = t0; t < t1; ++t) simd::QuantizeActivationPacked(w.ggml, x + t * cols, cols, act + t * ab);
+      for (int k = 0; k < n_types; ++k)
+        for (size_t t = t0; t < t1; ++t)
+          simd::QuantizeActivationPacked(types[k], x + t * cols, cols, act_.data() + (k * n_tokens + t) * ab);
     };
     if (n_tokens >= 8 && pool_.size() > 1) {
       pool_.ParallelFor(n_tokens, 4, quantize);
@@ -142,22 +161,31 @@ class CpuBackend final : public Backend {
       quantize(0, n_tokens);
     }
     const int64_t groups_per_chunk = n_tokens <= 2 ? 16 : 4, group_rows = simd::kPackRows;
-    const int64_t n_groups = rows / group_rows;
-    const int64_t n_chunks = (n_groups + groups_per_chunk - 1) / groups_per_chunk;
+    // Chunk c of matrix i is global chunk first_chunk[i] + c.
+    std::vector<int64_t>& first = chunk_starts_;
+    first.assign(ws.size() + 1, 0);
+    for (size_t i = 0; i < ws.size(); ++i)
+      first[i + 1] = first[i] + (ws[i]->rows / group_rows + groups_per_chunk - 1) / groups_per_chunk;
+    const int64_t n_chunks = first.back();
     const int parts = static_cast<int>(std::min<int64_t>(pool_.size(), n_chunks));
     const size_t tile = 64;
     std::atomic<int64_t> next{0};
     auto work = [&](int t) {
       if (t >= parts) return;
+      size_t i = 0;
       for (;;) {
         const int64_t chunk = next.fetch_add(1, std::memory_order_relaxed);
         if (chunk >= n_chunks) return;
-        const int64_t g0 = chunk * groups_per_chunk, g1 = std::min(n_groups, g0 + groups_per_chunk);
+        while (chunk >= first[i + 1]) ++i;
+        const Matrix& w = *ws[i];
+        const uint8_t* act = act_.data() + (w.ggml == types[0] ? 0 : n_tokens * ab);
+        const int64_t n_groups = w.rows / group_rows;
+        const int64_t g0 = (chunk - first[i]) * groups_per_chunk, g1 = std::min(n_groups, g0 + groups_per_chunk);
         for (size_t t0 = 0; t0 < n_tokens; t0 += tile) {
           const size_t nt = std::min(tile, n_tokens - t0);
           for (int64_t g = g0; g < g1; ++g)
-            simd::PackedGroupDot(w.ggml, w.row(g * group_rows), cols, act + t0 * ab, ab, nt, y + t0 * rows + g * group_rows,
-                                 rows);
+            simd::PackedGroupDot(w.ggml, w.row(g * group_rows), cols, act + t0 * ab, ab, nt,
+                                 ys[i] + t0 * w.rows + g * group_rows, static_cast<size_t>(w.rows));
         }
       }
     };
@@ -216,6 +244,7 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<float>> scratch_;
   std::vector<uint8_t> act_;  // quantized activations of the current MatMul
   std::vector<std::unique_ptr<uint8_t[]>> owned_;  // PrepareMatrix copies
+  std::vector<int64_t> chunk_starts_;               // MatMulPacked's chunk index per matrix
 };
 
 }  // namespace

@@ -28,9 +28,9 @@ void GqaAttention(Backend& be, const GqaDims& d, const GqaWeights& w, const Rope
   Grow(s.q, n * H * hd);
   Grow(s.k, n * KV * hd);
   Grow(s.v, n * KV * hd);
-  be.MatMul(w.q, x, n, s.q.data());
-  be.MatMul(w.k, x, n, s.k.data());
-  be.MatMul(w.v, x, n, s.v.data());
+  const Matrix* ws[3] = {&w.q, &w.k, &w.v};
+  float* ys[3] = {s.q.data(), s.k.data(), s.v.data()};
+  be.MatMulShared(ws, x, n, ys);
   Grow(s.cos, half);
   Grow(s.sin, half);
   for (const SeqSpan& sp : seqs) {

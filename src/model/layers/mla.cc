@@ -243,19 +243,22 @@ void Mla(Backend& be, const MlaDims& d, const MlaWeights& w, const RopeTable& ro
       throw Error("", "context", "sequence of " + std::to_string(sp.cache->length() + sp.n) +
                                      " tokens exceeds the context size " + std::to_string(sp.cache->capacity()));
   Grow(s.q, n * H * qk);
+  Grow(s.kv, n * (L + d.rope));
   if (d.q_lora_rank > 0) {
     Grow(s.qa, n * d.q_lora_rank);
-    be.MatMul(w.q_a_proj, x, n, s.qa.data());
+    const Matrix* ws[2] = {&w.q_a_proj, &w.kv_a_proj};
+    float* ys[2] = {s.qa.data(), s.kv.data()};
+    be.MatMulShared(ws, x, n, ys);
     for (size_t t = 0; t < n; ++t) {
       float* r = s.qa.data() + t * d.q_lora_rank;
       ref::RmsNorm(r, w.q_a_norm, d.q_lora_rank, d.eps, r);
     }
     be.MatMul(w.q_b_proj, s.qa.data(), n, s.q.data());
   } else {
-    be.MatMul(w.q_proj, x, n, s.q.data());
+    const Matrix* ws[2] = {&w.q_proj, &w.kv_a_proj};
+    float* ys[2] = {s.q.data(), s.kv.data()};
+    be.MatMulShared(ws, x, n, ys);
   }
-  Grow(s.kv, n * (L + d.rope));
-  be.MatMul(w.kv_a_proj, x, n, s.kv.data());
 
   Grow(s.cos, half);
   Grow(s.sin, half);
