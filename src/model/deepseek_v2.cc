@@ -173,12 +173,16 @@ class DeepseekV2Model final : public Model {
       }
       a.kv_a_proj = ws.GetMatrix(n("self_attn.kv_a_proj_with_mqa.weight"), c.kv_lora_rank + c.qk_rope_head_dim, D);
       a.kv_a_norm = ws.GetVectorF32(n("self_attn.kv_a_layernorm.weight"), c.kv_lora_rank);
-      a.kv_b_proj = ws.GetMatrix(n("self_attn.kv_b_proj.weight"), H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
       a.o_proj = ws.GetMatrix(n("self_attn.o_proj.weight"), D, H * c.v_head_dim);
       if (ws.Has(n("self_attn.k_b_proj.weight")) && ws.Has(n("self_attn.v_b_proj.weight"))) {
         a.k_b = ws.GetMatrix(n("self_attn.k_b_proj.weight"), H * c.kv_lora_rank, c.qk_nope_head_dim);
         a.v_b = ws.GetMatrix(n("self_attn.v_b_proj.weight"), H * c.v_head_dim, c.kv_lora_rank);
       }
+      // With the split pair, kv_b_proj is only needed by the naive form
+      // (a GGUF file may not even hold it: it is then rebuilt in float32).
+      if (!a.has_split_kv_b() || opt_.prefill_form == AttentionForm::kNaive)
+        a.kv_b_proj =
+            ws.GetMatrix(n("self_attn.kv_b_proj.weight"), H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
       L.moe = c.IsMoeLayer(i);
       if (!L.moe) {
         L.mlp = Mlp(n("mlp."), c.intermediate_size);

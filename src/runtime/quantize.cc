@@ -3,8 +3,9 @@
 // from src/llama-arch.cpp, type choices from src/llama-quant.cpp
 // (llama_tensor_get_type), the vocabulary from gguf-py's SpecialVocab /
 // convert_hf_to_gguf.py get_vocab_base. DeepSeek MLA is written in the form
-// current llama.cpp converts to: attn_kv_b plus the split attn_k_b / attn_v_b
-// (llama.cpp needs the split pair; dseek loads attn_kv_b directly).
+// current llama.cpp converts to: only the split attn_k_b / attn_v_b (llama.cpp
+// refuses a file that also holds attn_kv_b; dseek multiplies the split pair in
+// absorbed attention and rebuilds kv_b from it for the naive form).
 #include "runtime/quantize.h"
 
 #include <algorithm>
@@ -245,8 +246,10 @@ std::vector<Job> HfJobs(const WeightStore& ws, const HfModel& m, std::vector<std
       };
     }
     const bool kv_b = m.deepseek && rest == "self_attn.kv_b_proj.weight";
-    jobs.push_back(std::move(j));
-    if (!kv_b) continue;
+    if (!kv_b) {
+      jobs.push_back(std::move(j));
+      continue;
+    }
     // attn_k_b: ggml [nope, R, H] (per head the transposed k part); attn_v_b: ggml [R, v, H].
     const int64_t H = m.ds.num_attention_heads, nope = m.ds.qk_nope_head_dim, vd = m.ds.v_head_dim, R = mat.cols;
     const std::string blk = "blk." + std::to_string(layer) + ".";
