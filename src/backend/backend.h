@@ -29,8 +29,8 @@ class Backend {
     for (size_t i = 0; i < ws.size(); ++i) MatMul(*ws[i], x, n_tokens, ys[i]);
   }
   // Single-threaded product on the calling thread, for callers that already
-  // split work across threads (decode runs the chosen experts side by side).
-  // Only for matrices with CanMatMulLocal(w) and a token or two.
+  // split work across threads (decode runs the chosen experts side by side,
+  // MLA its heads). Only for matrices with CanMatMulLocal(w).
   virtual bool CanMatMulLocal(const Matrix& w) const { return false; }
   virtual void MatMulLocal(const Matrix& w, const float* x, size_t n_tokens, float* y) { MatMul(w, x, n_tokens, y); }
   // The matrix in the layout this backend multiplies fastest. When that

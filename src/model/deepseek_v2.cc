@@ -178,6 +178,9 @@ class DeepseekV2Model final : public Model {
         a.k_b = ws.GetMatrix(n("self_attn.k_b_proj.weight"), H * c.kv_lora_rank, c.qk_nope_head_dim);
         a.v_b = ws.GetMatrix(n("self_attn.v_b_proj.weight"), H * c.v_head_dim, c.kv_lora_rank);
       }
+      // Per-head slices of a packed matrix must be whole groups of 8 rows.
+      if (a.has_split_kv_b() && ((a.k_b.packed8 && c.kv_lora_rank % 8 != 0) || (a.v_b.packed8 && c.v_head_dim % 8 != 0)))
+        a.k_b = a.v_b = Matrix{};
       // With the split pair, kv_b_proj is only needed by the naive form
       // (a GGUF file may not even hold it: it is then rebuilt in float32).
       if (!a.has_split_kv_b() || opt_.prefill_form == AttentionForm::kNaive)

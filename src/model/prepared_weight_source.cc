@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "kernels/simd/quant_packed.h"
 
 namespace dseek {
 namespace {
@@ -17,12 +18,7 @@ constexpr char kMagic[8] = {'D', 'S', 'K', 'R', 'E', 'P', 'K', '1'};
 constexpr uint64_t kAlign = 4096;
 constexpr uint32_t kMaxName = 4096;
 
-struct ModelStamp {
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-};
-
-ModelStamp StampOf(const std::string& path) {
+PreparedWeightSource::Stamp StampOf(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw Error(path, "", "cannot stat the model file");
   return {static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
@@ -68,7 +64,7 @@ void PutStr(std::string& out, const std::string& s) {
 
 struct Header {
   std::string layout;
-  ModelStamp stamp;
+  PreparedWeightSource::Stamp stamp;
   std::map<std::string, std::pair<Matrix, uint64_t>> entries;  // matrix (no data), offset
 };
 
@@ -92,7 +88,8 @@ Header ParseHeader(const uint8_t* p, size_t n) {
     const uint64_t offset = r.Get<uint64_t>(), bytes = r.Get<uint64_t>();
     if (m.dtype != DType::kGgml || GgmlBlockSize(m.ggml) <= 0 || m.rows <= 0 || m.cols <= 0 ||
         m.cols % GgmlBlockSize(m.ggml) != 0 || m.cols > (int64_t{1} << 40) || m.rows > (int64_t{1} << 48) / m.cols ||
-        bytes != m.bytes() || offset > n || bytes > n - offset)
+        bytes != m.bytes() || offset > n || bytes > n - offset ||
+        (m.packed8 && (!simd::CanPackRows(m.ggml) || m.rows % simd::kPackRows != 0 || m.cols % 32 != 0)))
       throw Error("", name, "entry does not fit the cache");
     h.entries[name] = {m, offset};
   }
@@ -108,7 +105,7 @@ bool PreparedWeightSource::CacheMatches(const std::string& cache_path, const std
   try {
     MappedFile f(cache_path);
     const Header h = ParseHeader(f.data(), f.size());
-    const ModelStamp s = StampOf(model_path);
+    const PreparedWeightSource::Stamp s = StampOf(model_path);
     return h.layout == backend.PreparedLayout() && h.stamp.size == s.size && h.stamp.mtime_ns == s.mtime_ns;
   } catch (const Error& e) {
     std::fprintf(stderr, "dseek: ignoring repack cache %s: %s\n", cache_path.c_str(), e.what());
@@ -119,11 +116,21 @@ bool PreparedWeightSource::CacheMatches(const std::string& cache_path, const std
 PreparedWeightSource::PreparedWeightSource(std::unique_ptr<WeightSource> inner, Backend& backend,
                                            const std::string& cache_path, const std::string& model_path)
     : inner_(std::move(inner)), backend_(backend), cache_path_(cache_path), model_path_(model_path) {
+  if (!cache_path_.empty()) stamp_ = StampOf(model_path_);  // as loaded, not as at write time
   if (cache_path_.empty() || !CacheMatches(cache_path_, model_path_, backend_)) return;
-  std::error_code ec;
-  const auto bytes = std::filesystem::file_size(cache_path_, ec);
-  cache_ = std::make_unique<MappedFile>(cache_path_, !ec && FitsInRam(bytes));
-  for (auto& [name, e] : ParseHeader(cache_->data(), cache_->size()).entries) cached_[name] = Entry{e.first, e.second};
+  try {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(cache_path_, ec);
+    auto mapped = std::make_unique<MappedFile>(cache_path_, !ec && FitsInRam(bytes));
+    const Header h = ParseHeader(mapped->data(), mapped->size());
+    if (h.stamp.size != stamp_.size || h.stamp.mtime_ns != stamp_.mtime_ns) return;
+    for (auto& [name, e] : h.entries) cached_[name] = Entry{e.first, e.second};
+    cache_ = std::move(mapped);
+  } catch (const Error& e) {
+    // Replaced or damaged since it was checked: rebuild it.
+    std::fprintf(stderr, "dseek: ignoring repack cache %s: %s\n", cache_path_.c_str(), e.what());
+    cached_.clear();
+  }
 }
 
 Matrix PreparedWeightSource::GetMatrix(const std::string& name, int64_t rows, int64_t cols) const {
@@ -133,7 +140,10 @@ Matrix PreparedWeightSource::GetMatrix(const std::string& name, int64_t rows, in
   Matrix p;
   if (auto c = cached_.find(name); cache_ && c != cached_.end()) {
     const Matrix& e = c->second.m;
-    if (e.rows != m.rows || e.cols != m.cols || e.ggml != m.ggml || m.dtype != DType::kGgml)
+    // The backend must have made this very layout from this tensor.
+    const bool packable = m.dtype == DType::kGgml && simd::CanPackRows(m.ggml) && m.rows % simd::kPackRows == 0 &&
+                          m.cols % 32 == 0;
+    if (e.rows != m.rows || e.cols != m.cols || e.ggml != m.ggml || m.dtype != DType::kGgml || e.packed8 != packable)
       throw Error(cache_path_, name, "the repack cache does not match the model; delete it");
     p = m;
     p.packed8 = e.packed8;
@@ -150,12 +160,11 @@ Matrix PreparedWeightSource::GetMatrix(const std::string& name, int64_t rows, in
 }
 
 void PreparedWeightSource::WriteCache() const {
-  if (cache_path_.empty() || backend_.PreparedLayout().empty()) return;
+  if (cache_path_.empty() || backend_.PreparedLayout().empty() || prepared_.empty()) return;
   std::string head(kMagic, sizeof(kMagic));
   PutStr(head, backend_.PreparedLayout());
-  const ModelStamp s = StampOf(model_path_);
-  Put(head, s.size);
-  Put(head, s.mtime_ns);
+  Put(head, stamp_.size);
+  Put(head, stamp_.mtime_ns);
   Put(head, static_cast<uint32_t>(prepared_.size()));
   size_t entries_bytes = 0;
   for (const auto& [name, m] : prepared_) entries_bytes += 4 + name.size() + 8 + 8 + 4 + 4 + 1 + 8 + 8;

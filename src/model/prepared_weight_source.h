@@ -47,6 +47,12 @@ class PreparedWeightSource final : public WeightSource {
   // temporary file renamed into place). Throws dseek::Error on I/O failure.
   void WriteCache() const;
 
+ public:
+  struct Stamp {  // the model file as loaded
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+  };
+
  private:
   struct Entry {
     Matrix m;       // data: offset into the cache mapping until resolved
@@ -56,6 +62,7 @@ class PreparedWeightSource final : public WeightSource {
   std::unique_ptr<WeightSource> inner_;
   Backend& backend_;
   std::string cache_path_, model_path_;
+  Stamp stamp_;
   std::unique_ptr<MappedFile> cache_;
   std::map<std::string, Entry> cached_;
   mutable std::map<std::tuple<const void*, int64_t, int64_t>, Matrix> done_;

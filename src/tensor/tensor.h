@@ -64,7 +64,7 @@ struct Matrix {
 };
 
 inline Matrix Matrix::RowSlice(int64_t begin, int64_t count) const {
-  if (packed8 && (begin % 8 != 0 || count % 8 != 0))
+  if (packed8 && (begin % 8 != 0 || count % 8 != 0))  // whole groups (kernels/simd/quant_packed.h)
     throw Error("", "matrix", "a packed matrix can only be sliced at groups of 8 rows");
   Matrix m = *this;
   m.rows = count;

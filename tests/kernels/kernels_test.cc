@@ -75,6 +75,14 @@ TEST_P(PerTarget, SiluMulAndSoftmaxMatchReference) {
     simd::Softmax(y.data(), n);
     for (size_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], x[i], 2e-6f * (1.0f + x[i])) << "softmax n=" << n << " i=" << i;
   }
+  // Very negative gates give (almost) -0, not NaN: exp(-g) would overflow.
+  {
+    const float g[4] = {-300.0f, -1000.0f, -89.0f, 300.0f}, u[4] = {1.0f, 2.0f, 3.0f, 0.5f};
+    float y[4];
+    simd::SiluMul(g, u, 4, y);
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(std::isfinite(y[i]) && std::fabs(y[i]) < 1e-30f) << g[i] << " -> " << y[i];
+    EXPECT_FLOAT_EQ(y[3], 150.0f);
+  }
   // In place (out == gate), as the MLPs call it.
   auto g = Random(100, 14, -5.0f, 5.0f), u = Random(100, 15);
   std::vector<float> want(100);

@@ -1,5 +1,7 @@
 #include "kernels/ref/ref_ops.h"
 
+#include "base/error.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -9,6 +11,7 @@
 namespace dseek::ref {
 
 void DequantizeRow(const Matrix& w, int64_t r, float* out) {
+  if (w.packed8) throw Error("", "matrix", "ref::DequantizeRow reads plain rows only (use simd::WidenRow)");
   const uint8_t* p = w.row(r);
   if (w.dtype == DType::kGgml) {
     DequantizeRowGgml(w.ggml, p, w.cols, out);

@@ -324,14 +324,16 @@ void WeightedRowSumsImpl(const float* HWY_RESTRICT w, size_t w_stride, size_t n_
 }
 
 // out = gate / (1 + exp(-gate)) * up (SiLU-gated product of the MLPs).
-void SiluMulImpl(const float* HWY_RESTRICT gate, const float* HWY_RESTRICT up, size_t n, float* HWY_RESTRICT out) {
+void SiluMulImpl(const float* gate, const float* HWY_RESTRICT up, size_t n, float* out) {
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
-  const auto one = hn::Set(d, 1.0f);
+  // Highway's Exp is valid up to about 104; exp(88) already overflows to a
+  // silu of -0, as the scalar form gives.
+  const auto one = hn::Set(d, 1.0f), limit = hn::Set(d, 88.0f);
   size_t i = 0;
   for (; i + N <= n; i += N) {
     const auto g = hn::LoadU(d, gate + i);
-    const auto e = hn::Exp(d, hn::Neg(g));
+    const auto e = hn::Exp(d, hn::Min(hn::Neg(g), limit));
     hn::StoreU(hn::Mul(hn::Div(g, hn::Add(one, e)), hn::LoadU(d, up + i)), d, out + i);
   }
   for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];

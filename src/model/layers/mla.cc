@@ -82,8 +82,9 @@ void PerHeadProducts(Backend& be, const Matrix& w, int64_t rows, int64_t cols, i
   });
 }
 
-// Attention over the latent cache in absorbed form. W_UK / W_UV rows are
-// widened once per head for the whole batch; the attention itself runs
+// Attention over the latent cache in absorbed form. W_UK / W_UV are either
+// the split per-head matrices (k_b / v_b, multiplied as they are stored) or
+// kv_b_proj rows widened once per head for the whole batch; the attention runs
 // token-parallel when the batch has many tokens (prefill) and splits each
 // token's context across threads otherwise (decode).
 void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64_t layer,
@@ -98,19 +99,20 @@ void AbsorbedAttention(Backend& be, const MlaDims& d, const MlaWeights& w, int64
   if (split) {
     // q_abs[., h] = k_b[h] q_nope[., h]: one product per head, heads side by side.
     PerHeadProducts(be, w.k_b, L, d.nope, H, n, s.q.data(), qk, H * qk, s.q_abs.data(), L, H * L, s);
-  } else
-  // q_abs[t,h] = W_UK[h]^T q_nope[t,h]: a weighted sum of the head's K rows.
-  be.ParallelFor(H, 1, [&](size_t h0, size_t h1) {
-    for (size_t h = h0; h < h1; ++h) {
-      float* row = s.rows.data() + h * L;
-      for (size_t t = 0; t < n; ++t) std::fill_n(s.q_abs.data() + (t * H + h) * L, L, 0.0f);
-      for (int64_t j = 0; j < d.nope; ++j) {
-        simd::WidenRow(w.kv_b_proj, h * per_head + j, row);
-        for (size_t t = 0; t < n; ++t)
-          simd::Axpy(s.q[(t * H + h) * qk + j], row, s.q_abs.data() + (t * H + h) * L, L);
+  } else {
+    // q_abs[t,h] = W_UK[h]^T q_nope[t,h]: a weighted sum of the head's K rows.
+    be.ParallelFor(H, 1, [&](size_t h0, size_t h1) {
+      for (size_t h = h0; h < h1; ++h) {
+        float* row = s.rows.data() + h * L;
+        for (size_t t = 0; t < n; ++t) std::fill_n(s.q_abs.data() + (t * H + h) * L, L, 0.0f);
+        for (int64_t j = 0; j < d.nope; ++j) {
+          simd::WidenRow(w.kv_b_proj, h * per_head + j, row);
+          for (size_t t = 0; t < n; ++t)
+            simd::Axpy(s.q[(t * H + h) * qk + j], row, s.q_abs.data() + (t * H + h) * L, L);
+        }
       }
-    }
-  });
+    });
+  }
   // [q_abs, q_pe] per head, times the softmax scale: one query row per head
   // against the cache's [latent, k_pe] rows.
   const int64_t W = L + d.rope;
