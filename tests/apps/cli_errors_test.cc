@@ -111,6 +111,23 @@ TEST_F(CliErrors, OtherUsageErrorsExitTwo) {
   EXPECT_THAT(r.err, HasSubstr("--greedy"));
 }
 
+// The performance flags: bad values are usage errors naming the flag; good
+// ones run (a bf16 cache and pinned threads on a safetensors model, where
+// --repack-cache has nothing to repack and writes nothing).
+TEST_F(CliErrors, PerformanceFlags) {
+  RunResult r = Dseek("generate " + Model("tiny-v2lite") + " --ids 1,2 -n 2 --greedy --cache-type fp4");
+  EXPECT_EXIT_CODE(r, 2);
+  EXPECT_THAT(r.err, HasSubstr("--cache-type"));
+  r = Dseek("bench " + Model("tiny-v2lite") + " -p 4 -n 2 -r 1 --cache-type int8");
+  EXPECT_EXIT_CODE(r, 2);
+  r = Dseek("generate " + Model("tiny-v2lite") + " --ids 1,2 -n 3 --greedy --cache-type bf16 --pin-threads --repack-cache");
+  EXPECT_EXIT_CODE(r, 0);
+  EXPECT_FALSE(r.out.empty());
+  r = Dseek("bench " + Model("tiny-v2lite") + " -p 4 -n 2 -r 1 --json --cache-type bf16 --pin-threads --no-repack");
+  EXPECT_EXIT_CODE(r, 0);
+  EXPECT_THAT(r.out, HasSubstr("\"load_s\""));
+}
+
 TEST_F(CliErrors, MissingModelDir) {
   const std::string missing = tmp_ / "no-such-model";
   for (const std::string& cmd : {"logits " + Quote(missing) + " --ids 1 --out " + OutFile(),
