@@ -118,6 +118,30 @@ TEST_P(PerIsa, DotsMatchReference) {
   }
 }
 
+// The rows entry point gives the per-row results exactly (same kernel, chosen once).
+TEST_P(PerIsa, RowsMatchOneRowAtATime) {
+  for (GgmlType wt : kWeights) {
+    const GgmlType act = simd::QuantActivationType(wt);
+    const int64_t n = 512;
+    const size_t rb = GgmlRowBytes(wt, n), ab = GgmlRowBytes(act, n);
+    const size_t n_rows = 5, n_tok = 3;
+    std::vector<uint8_t> w(rb * n_rows), a(ab * n_tok);
+    for (size_t r = 0; r < n_rows; ++r) {
+      auto f = Random(n, 40 + static_cast<uint32_t>(r), 0.05f);
+      ref::QuantizeRowGgml(wt, f.data(), n, w.data() + r * rb);
+    }
+    for (size_t t = 0; t < n_tok; ++t) {
+      auto x = Random(n, 50 + static_cast<uint32_t>(t), 1.0f);
+      simd::QuantizeActivationRow(act, x.data(), n, a.data() + t * ab);
+    }
+    std::vector<float> got(n_tok * 7, -1.0f), want(n_tok * 7, -1.0f);
+    simd::QuantDotRows(wt, w.data(), rb, n_rows, a.data(), ab, n_tok, n, got.data(), 7);
+    for (size_t r = 0; r < n_rows; ++r)
+      simd::QuantDotTokens(wt, w.data() + r * rb, a.data(), ab, n_tok, n, want.data() + r, 7);
+    EXPECT_EQ(got, want) << GgmlTypeName(wt);
+  }
+}
+
 // DeepSeek / Qwen row lengths (hidden 1536, 2048, ffn 8960, 10944, latent 512).
 TEST_P(PerIsa, DotsAtModelShapes) {
   for (GgmlType wt : kWeights) {

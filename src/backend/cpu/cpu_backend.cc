@@ -228,8 +228,8 @@ class CpuBackend final : public Backend {
         const int64_t r0 = chunk * grain, r1 = std::min(rows, r0 + grain);
         for (size_t t0 = 0; t0 < n_tokens; t0 += tile) {
           const size_t nt = std::min(tile, n_tokens - t0);
-          for (int64_t r = r0; r < r1; ++r)
-            simd::QuantDotTokens(w.ggml, w.row(r), act + t0 * act_bytes, act_bytes, nt, cols, y + t0 * rows + r, rows);
+          simd::QuantDotRows(w.ggml, w.row(r0), w.row_bytes(), static_cast<size_t>(r1 - r0), act + t0 * act_bytes,
+                             act_bytes, nt, cols, y + t0 * rows + r0, static_cast<size_t>(rows));
         }
       }
     };

@@ -118,6 +118,30 @@ void QuantDotTokens(GgmlType w, const void* w_row, const void* act, size_t act_s
   for (size_t t = 0; t < n_tok; ++t) y[t * y_stride] = ref::VecDotQuantized(w, w_row, a + t * act_stride, n);
 }
 
+void QuantDotRows(GgmlType w, const void* rows, size_t row_bytes, size_t n_rows, const void* act, size_t act_stride,
+                  size_t n_tok, int64_t n, float* y, size_t y_stride) {
+  const Kernels* k = Table();
+  quant_internal::DotTokensFn fn = nullptr;
+  if (k && n % GgmlBlockSize(w) == 0) {
+    switch (w) {
+      case GgmlType::kQ8_0: fn = k->dot_q8_0; break;
+      case GgmlType::kQ4_0: fn = k->dot_q4_0; break;
+      case GgmlType::kQ4_K: fn = k->dot_q4_k; break;
+      case GgmlType::kQ6_K: fn = k->dot_q6_k; break;
+      default: break;
+    }
+  }
+  const uint8_t* wr = static_cast<const uint8_t*>(rows);
+  const uint8_t* a = static_cast<const uint8_t*>(act);
+  for (size_t r = 0; r < n_rows; ++r, wr += row_bytes) {
+    if (fn) {
+      fn(wr, a, act_stride, n_tok, n, y + r, y_stride);
+    } else {
+      for (size_t t = 0; t < n_tok; ++t) y[t * y_stride + r] = ref::VecDotQuantized(w, wr, a + t * act_stride, n);
+    }
+  }
+}
+
 float QuantDot(GgmlType w, const void* w_row, const void* act, int64_t n) {
   float y = 0.0f;
   QuantDotTokens(w, w_row, act, 0, 1, n, &y, 1);

@@ -48,4 +48,9 @@ float QuantDot(GgmlType w, const void* w_row, const void* act, int64_t n);
 void QuantDotTokens(GgmlType w, const void* w_row, const void* act, size_t act_stride, size_t n_tok, int64_t n,
                     float* y, size_t y_stride);
 
+// QuantDotTokens for n_rows consecutive weight rows (row_bytes apart):
+// y[t * y_stride + r] for r < n_rows; the kernel is chosen once, not per row.
+void QuantDotRows(GgmlType w, const void* rows, size_t row_bytes, size_t n_rows, const void* act, size_t act_stride,
+                  size_t n_tok, int64_t n, float* y, size_t y_stride);
+
 }  // namespace dseek::simd
