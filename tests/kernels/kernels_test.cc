@@ -91,6 +91,29 @@ TEST_P(PerTarget, SiluMulAndSoftmaxMatchReference) {
   for (size_t i = 0; i < 100; ++i) ASSERT_NEAR(g[i], want[i], 2e-6f * (1.0f + std::fabs(want[i])));
 }
 
+TEST_P(PerTarget, MatMulBlockStridedMatchesReference) {
+  // Rows and tokens as views into wider rows (one KV head of a cache row).
+  for (size_t rows : {1, 3, 4, 9}) {
+    for (size_t toks : {1, 4, 6, 33}) {
+      for (size_t cols : {1, 16, 37, 128}) {
+        const size_t w_stride = cols + 19, x_stride = cols * 3 + 1, y_stride = rows + 2;
+        auto w = Random(rows * w_stride, 21), x = Random(toks * x_stride, 22);
+        std::vector<float> y(toks * y_stride, -9.0f);
+        simd::MatMulBlockStrided(w.data() + 5, w_stride, rows, x.data() + 1, x_stride, toks, cols, y.data(), y_stride);
+        for (size_t t = 0; t < toks; ++t)
+          for (size_t r = 0; r < y_stride; ++r) {
+            if (r >= rows) {
+              ASSERT_EQ(y[t * y_stride + r], -9.0f);
+              continue;
+            }
+            const float want = ref::Dot(w.data() + 5 + r * w_stride, x.data() + 1 + t * x_stride, cols);
+            ASSERT_NEAR(y[t * y_stride + r], want, 1e-5f * cols) << rows << "x" << toks << "x" << cols;
+          }
+      }
+    }
+  }
+}
+
 TEST_P(PerTarget, WeightedRowSumsMatchReference) {
   // Head counts around the 8-head register block, column tails, strided rows.
   for (size_t heads : {1, 3, 8, 9, 16}) {

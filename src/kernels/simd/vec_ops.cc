@@ -145,8 +145,8 @@ void DotRowTokensImpl(const float* HWY_RESTRICT w, const float* HWY_RESTRICT x, 
 // (n_rows <= 16, row-major with stride cols) and n_tok tokens: 4 rows x 4
 // tokens per register tile, so every load feeds four FMAs, and tokens in
 // blocks of 32 so their activations stay in L2 while the rows are reused.
-void MatMulBlockImpl(const float* HWY_RESTRICT w, size_t n_rows, const float* HWY_RESTRICT x, size_t n_tok,
-                     size_t cols, float* HWY_RESTRICT y, size_t y_stride) {
+void MatMulBlockImpl(const float* HWY_RESTRICT w, size_t w_stride, size_t n_rows, const float* HWY_RESTRICT x,
+                     size_t x_stride, size_t n_tok, size_t cols, float* HWY_RESTRICT y, size_t y_stride) {
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   const size_t vec_cols = cols / N * N;
@@ -154,16 +154,16 @@ void MatMulBlockImpl(const float* HWY_RESTRICT w, size_t n_rows, const float* HW
     const size_t te = tb + 32 < n_tok ? tb + 32 : n_tok;
     size_t r = 0;
     for (; r + 4 <= n_rows; r += 4) {
-      const float* w0 = w + r * cols;
-      const float* w1 = w0 + cols;
-      const float* w2 = w1 + cols;
-      const float* w3 = w2 + cols;
+      const float* w0 = w + r * w_stride;
+      const float* w1 = w0 + w_stride;
+      const float* w2 = w1 + w_stride;
+      const float* w3 = w2 + w_stride;
       size_t t = tb;
       for (; t + 4 <= te; t += 4) {
-        const float* x0 = x + t * cols;
-        const float* x1 = x0 + cols;
-        const float* x2 = x1 + cols;
-        const float* x3 = x2 + cols;
+        const float* x0 = x + t * x_stride;
+        const float* x1 = x0 + x_stride;
+        const float* x2 = x1 + x_stride;
+        const float* x3 = x2 + x_stride;
         auto a00 = hn::Zero(d), a01 = hn::Zero(d), a02 = hn::Zero(d), a03 = hn::Zero(d);
         auto a10 = hn::Zero(d), a11 = hn::Zero(d), a12 = hn::Zero(d), a13 = hn::Zero(d);
         auto a20 = hn::Zero(d), a21 = hn::Zero(d), a22 = hn::Zero(d), a23 = hn::Zero(d);
@@ -202,9 +202,11 @@ void MatMulBlockImpl(const float* HWY_RESTRICT w, size_t n_rows, const float* HW
           for (int tt = 0; tt < 4; ++tt) y[(t + tt) * y_stride + r + rr] = acc[rr][tt];
       }
       for (; t < te; ++t)
-        for (int rr = 0; rr < 4; ++rr) y[t * y_stride + r + rr] = DotF32Impl(w + (r + rr) * cols, x + t * cols, cols);
+        for (int rr = 0; rr < 4; ++rr)
+          y[t * y_stride + r + rr] = DotF32Impl(w + (r + rr) * w_stride, x + t * x_stride, cols);
     }
-    for (; r < n_rows; ++r) DotRowTokensImpl(w + r * cols, x + tb * cols, cols, te - tb, cols, y + tb * y_stride + r, y_stride);
+    for (; r < n_rows; ++r)
+      DotRowTokensImpl(w + r * w_stride, x + tb * x_stride, x_stride, te - tb, cols, y + tb * y_stride + r, y_stride);
   }
 }
 
@@ -423,7 +425,11 @@ float DotFp8(const uint8_t* w, const float* scales, const float* x, size_t cols)
 float DotBf16(const uint16_t* w, const float* x, size_t cols) { return HWY_DYNAMIC_DISPATCH(DotBf16Impl)(w, x, cols); }
 void MatMulBlock(const float* w, size_t n_rows, const float* x, size_t n_tok, size_t cols, float* y,
                  size_t y_stride) {
-  HWY_DYNAMIC_DISPATCH(MatMulBlockImpl)(w, n_rows, x, n_tok, cols, y, y_stride);
+  HWY_DYNAMIC_DISPATCH(MatMulBlockImpl)(w, cols, n_rows, x, cols, n_tok, cols, y, y_stride);
+}
+void MatMulBlockStrided(const float* w, size_t w_stride, size_t n_rows, const float* x, size_t x_stride, size_t n_tok,
+                        size_t cols, float* y, size_t y_stride) {
+  HWY_DYNAMIC_DISPATCH(MatMulBlockImpl)(w, w_stride, n_rows, x, x_stride, n_tok, cols, y, y_stride);
 }
 void SiluMul(const float* gate, const float* up, size_t n, float* out) {
   HWY_DYNAMIC_DISPATCH(SiluMulImpl)(gate, up, n, out);

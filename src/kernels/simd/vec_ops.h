@@ -53,6 +53,10 @@ void WeightedRowSums(const float* w, size_t w_stride, size_t n_heads, const floa
 // n_tok tokens (stride cols): register-tiled 4 rows x 4 tokens (prefill).
 void MatMulBlock(const float* w, size_t n_rows, const float* x, size_t n_tok, size_t cols, float* y,
                  size_t y_stride);
+// MatMulBlock with row strides: w rows w_stride apart, x rows x_stride apart
+// (views into wider rows, e.g. one KV head of a cache row).
+void MatMulBlockStrided(const float* w, size_t w_stride, size_t n_rows, const float* x, size_t x_stride, size_t n_tok,
+                        size_t cols, float* y, size_t y_stride);
 
 // Name of the target the dispatcher picks on this CPU (for bench/info).
 std::string ActiveTargetName();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/ref/ref_ops.h"
 #include "kernels/simd/vec_ops.h"
@@ -70,6 +71,29 @@ void GqaAttention(Backend& be, const GqaDims& d, const GqaWeights& w, const Rope
         const SeqSpan& sp = seqs[k];
         const KvCache& cache = *sp.cache;
         const float* rows = s.seq_rows[k];
+        if (sp.n >= 4) {
+          // Prefill: the head's scores for all of the sequence's new tokens as
+          // one block product with the cache's K rows, causal positions masked
+          // after it; the outputs as probability-weighted sums of V rows.
+          const int64_t pos0 = cache.length(), total = pos0 + static_cast<int64_t>(sp.n);
+          thread_local std::vector<float> probs;
+          probs.resize(sp.n * static_cast<size_t>(total));
+          simd::MatMulBlockStrided(rows + kvh * hd, static_cast<size_t>(row_width), static_cast<size_t>(total),
+                                   s.q.data() + (sp.begin * H + h) * hd, static_cast<size_t>(H * hd), sp.n,
+                                   static_cast<size_t>(hd), probs.data(), static_cast<size_t>(total));
+          for (size_t i = 0; i < sp.n; ++i) {
+            float* row = probs.data() + i * total;
+            const int64_t len = pos0 + static_cast<int64_t>(i) + 1;
+            for (int64_t p = 0; p < len; ++p) row[p] *= d.softmax_scale;
+            simd::Softmax(row, static_cast<size_t>(len));
+            std::fill(row + len, row + total, 0.0f);
+            std::fill_n(s.attn.data() + ((sp.begin + i) * H + h) * hd, hd, 0.0f);
+          }
+          simd::WeightedRowSums(probs.data(), static_cast<size_t>(total), sp.n, rows + (KV + kvh) * hd,
+                                static_cast<size_t>(row_width), static_cast<size_t>(total), static_cast<size_t>(hd),
+                                s.attn.data() + (sp.begin * H + h) * hd, static_cast<size_t>(H * hd));
+          continue;
+        }
         for (size_t i = 0; i < sp.n; ++i) {
           const size_t t = sp.begin + i;
           const float* q = s.q.data() + (t * H + h) * hd;
