@@ -1,5 +1,4 @@
 #include "apps/dseek/chat_setup.h"
-#include "apps/dseek/commands.h"
 
 #include <cmath>
 #include <filesystem>
@@ -72,9 +71,7 @@ void ChatModelFlags::Register(CLI::App* cmd) {
   cmd->add_option("--chat-template", chat_template, "Use this .jinja file instead of the model's template");
   cmd->add_option("-t,--threads", threads, "Threads (default: all cores)");
   cmd->add_option("-c,--ctx-size", ctx, "Context size in tokens")->check(CLI::Range(16, 1 << 24));
-  cmd->add_flag("--repack-cache", repack_cache, kRepackCacheHelp);
-  cmd->add_option("--cache-type", cache_type, kCacheTypeHelp)->check(CLI::IsMember({"f32", "bf16"}));
-  cmd->add_flag("--pin-threads", pin_threads, kPinThreadsHelp);
+  tuning.Register(cmd);
 }
 
 ChatModel OpenChatModel(const ChatModelFlags& given) {
@@ -105,9 +102,7 @@ ChatModel OpenChatModel(const ChatModelFlags& given) {
   EngineOptions opt;
   opt.threads = flags.threads;
   opt.context = flags.ctx;
-  opt.model.repack_cache = flags.repack_cache;
-  opt.model.kv_type = ParseKvType(flags.cache_type);
-  opt.pin_threads = flags.pin_threads;
+  flags.tuning.ApplyTo(opt);
   m.engine = Engine::Open(flags.model, opt);
   if (static_cast<int64_t>(m.tokenizer->vocab_size()) > m.engine->facts().vocab_size)
     throw Error(flags.model, "tokenizer.json",

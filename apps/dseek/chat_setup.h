@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/dseek/engine_flags.h"
 #include "runtime/engine.h"
 #include "runtime/generate.h"
 #include "runtime/sampler.h"
@@ -34,9 +35,7 @@ struct ChatModelFlags {
   std::string chat_template;  // override file
   int threads = 0;
   int64_t ctx = 4096;
-  bool repack_cache = false;
-  std::string cache_type = "f32";
-  bool pin_threads = false;
+  EngineTuningFlags tuning;
   void Register(CLI::App* cmd);
 };
 

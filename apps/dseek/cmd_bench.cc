@@ -11,6 +11,7 @@
 #include <random>
 
 #include "apps/dseek/commands.h"
+#include "apps/dseek/engine_flags.h"
 #include "apps/dseek/hub_settings.h"
 #include "base/error.h"
 #include "kernels/simd/vec_ops.h"
@@ -46,9 +47,8 @@ void AddBench(CLI::App& app, Action& action) {
   struct Args {
     std::string model;
     int p = 512, n = 128, d = 0, threads = 0, reps = 3;
-    bool json = false, no_repack = false, repack_cache = false;
-    std::string cache_type = "f32";
-    bool pin_threads = false;
+    bool json = false, no_repack = false;
+    EngineTuningFlags tuning;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
@@ -60,18 +60,14 @@ void AddBench(CLI::App& app, Action& action) {
   cmd->add_option("-r,--repetitions", a->reps, "Repetitions")->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->add_flag("--no-repack", a->no_repack, "Keep GGUF weights in the file's layout (for comparison)");
-  cmd->add_flag("--repack-cache", a->repack_cache, kRepackCacheHelp);
-  cmd->add_option("--cache-type", a->cache_type, kCacheTypeHelp)->check(CLI::IsMember({"f32", "bf16"}));
-  cmd->add_flag("--pin-threads", a->pin_threads, kPinThreadsHelp);
+  a->tuning.Register(cmd);
   cmd->callback([a, &action] {
     action = [a] {
       EngineOptions opt;
       opt.threads = a->threads;
       opt.context = std::max<int64_t>(a->p, a->d + a->n) + 1;
       opt.model.repack_weights = !a->no_repack;
-      opt.model.repack_cache = a->repack_cache;
-      opt.model.kv_type = ParseKvType(a->cache_type);
-      opt.pin_threads = a->pin_threads;
+      a->tuning.ApplyTo(opt);
       using Clock = std::chrono::steady_clock;
       const auto t_open = Clock::now();
       auto engine = Engine::Open(ResolveModelPath(a->model), opt);

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apps/dseek/commands.h"
+#include "apps/dseek/engine_flags.h"
 #include "apps/dseek/hub_settings.h"
 #include "base/error.h"
 #include "runtime/engine.h"
@@ -16,9 +17,8 @@ void AddGenerate(CLI::App& app, Action& action) {
   struct Args {
     std::string model, ids;
     int n = 16;
-    bool greedy = false, verbose = false, repack_cache = false;
-    std::string cache_type = "f32";
-    bool pin_threads = false;
+    bool greedy = false, verbose = false;
+    EngineTuningFlags tuning;
     int threads = 0;
     int64_t ctx = 0;
   };
@@ -31,9 +31,7 @@ void AddGenerate(CLI::App& app, Action& action) {
   cmd->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
   cmd->add_option("-c,--ctx-size", a->ctx, "Context size (default: prompt + n)");
   cmd->add_flag("-v,--verbose", a->verbose, "Print timings to stderr");
-  cmd->add_flag("--repack-cache", a->repack_cache, kRepackCacheHelp);
-  cmd->add_option("--cache-type", a->cache_type, kCacheTypeHelp)->check(CLI::IsMember({"f32", "bf16"}));
-  cmd->add_flag("--pin-threads", a->pin_threads, kPinThreadsHelp);
+  a->tuning.Register(cmd);
   cmd->callback([a, &action] {
     action = [a] {
       if (!a->greedy) throw UsageError("generate: only --greedy is available here (use `dseek run` for sampling)");
@@ -41,9 +39,7 @@ void AddGenerate(CLI::App& app, Action& action) {
       EngineOptions opt;
       opt.threads = a->threads;
       opt.context = a->ctx > 0 ? a->ctx : static_cast<int64_t>(ids.size()) + a->n;
-      opt.model.repack_cache = a->repack_cache;
-      opt.model.kv_type = ParseKvType(a->cache_type);
-      opt.pin_threads = a->pin_threads;
+      a->tuning.ApplyTo(opt);
       auto engine = Engine::Open(ResolveModelPath(a->model), opt);
       using Clock = std::chrono::steady_clock;
       auto t0 = Clock::now();

@@ -11,19 +11,6 @@
 
 namespace dseek::cli {
 
-// Help text of --cache-type (run, chat, serve, generate, bench).
-inline constexpr const char* kCacheTypeHelp =
-    "Attention cache storage: f32, or bf16 for half the memory (and half the cache bytes read per token)";
-
-// Help text of --pin-threads (run, chat, serve, generate, bench).
-inline constexpr const char* kPinThreadsHelp =
-    "Bind worker threads to CPUs, one each, filling a NUMA node's cores before the next node's";
-
-// Help text of --repack-cache (run, chat, serve, generate, bench).
-inline constexpr const char* kRepackCacheHelp =
-    "GGUF: keep the weights repacked for this CPU in MODEL.dseek-repack (a second file the size of the model) "
-    "and map it on later starts instead of repacking";
-
 using Action = std::function<int()>;
 
 void AddLogits(CLI::App& app, Action& action);

@@ -100,37 +100,31 @@ void QuantizeActivationRow(GgmlType act, const float* x, int64_t n, void* out) {
   ref::QuantizeRowGgml(act, x, n, out);
 }
 
+namespace {
+
+// The kernel for w's rows of n elements on this CPU, or null (scalar reference).
+quant_internal::DotTokensFn DotFn(GgmlType w, int64_t n) {
+  const Kernels* k = Table();
+  if (!k || n % GgmlBlockSize(w) != 0) return nullptr;
+  switch (w) {
+    case GgmlType::kQ8_0: return k->dot_q8_0;
+    case GgmlType::kQ4_0: return k->dot_q4_0;
+    case GgmlType::kQ4_K: return k->dot_q4_k;
+    case GgmlType::kQ6_K: return k->dot_q6_k;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
 void QuantDotTokens(GgmlType w, const void* w_row, const void* act, size_t act_stride, size_t n_tok, int64_t n,
                     float* y, size_t y_stride) {
-  const Kernels* k = Table();
-  quant_internal::DotTokensFn fn = nullptr;
-  if (k && n % GgmlBlockSize(w) == 0) {
-    switch (w) {
-      case GgmlType::kQ8_0: fn = k->dot_q8_0; break;
-      case GgmlType::kQ4_0: fn = k->dot_q4_0; break;
-      case GgmlType::kQ4_K: fn = k->dot_q4_k; break;
-      case GgmlType::kQ6_K: fn = k->dot_q6_k; break;
-      default: break;
-    }
-  }
-  const uint8_t* a = static_cast<const uint8_t*>(act);
-  if (fn) return fn(w_row, a, act_stride, n_tok, n, y, y_stride);
-  for (size_t t = 0; t < n_tok; ++t) y[t * y_stride] = ref::VecDotQuantized(w, w_row, a + t * act_stride, n);
+  QuantDotRows(w, w_row, 0, 1, act, act_stride, n_tok, n, y, y_stride);
 }
 
 void QuantDotRows(GgmlType w, const void* rows, size_t row_bytes, size_t n_rows, const void* act, size_t act_stride,
                   size_t n_tok, int64_t n, float* y, size_t y_stride) {
-  const Kernels* k = Table();
-  quant_internal::DotTokensFn fn = nullptr;
-  if (k && n % GgmlBlockSize(w) == 0) {
-    switch (w) {
-      case GgmlType::kQ8_0: fn = k->dot_q8_0; break;
-      case GgmlType::kQ4_0: fn = k->dot_q4_0; break;
-      case GgmlType::kQ4_K: fn = k->dot_q4_k; break;
-      case GgmlType::kQ6_K: fn = k->dot_q6_k; break;
-      default: break;
-    }
-  }
+  const quant_internal::DotTokensFn fn = DotFn(w, n);
   const uint8_t* wr = static_cast<const uint8_t*>(rows);
   const uint8_t* a = static_cast<const uint8_t*>(act);
   for (size_t r = 0; r < n_rows; ++r, wr += row_bytes) {
